@@ -222,7 +222,9 @@ function walkUnknown(type: protobuf.Type, object: unknown, path: string): string
       for (const [k, v] of Object.entries(value as Record<string, unknown>))
         errors.push(...walkUnknown(sub, v, `${path}.${key}[${k}]`));
     } else if (field.repeated) {
-      (value as unknown[]).forEach((v, i) => errors.push(...walkUnknown(sub, v, `${path}.${key}[${i}]`)));
+      (value as unknown[]).forEach((v, i) => {
+        errors.push(...walkUnknown(sub, v, `${path}.${key}[${i}]`));
+      });
     } else {
       errors.push(...walkUnknown(sub, value, `${path}.${key}`));
     }
