@@ -1,0 +1,84 @@
+import { formatError, parsePaths, validateResources } from '@keel/config';
+
+/** Where the CLI writes; main.ts passes process streams, tests may pass buffers. */
+export interface CliIO {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+}
+
+export const USAGE = `Usage: keelctl <command> [options]
+
+Commands:
+  validate -f FILE|DIR [-f ...] [-n NAMESPACE]
+      Validate Istio 1.4 config offline, as Galley's webhook would. Directories are read
+      recursively (.yaml, .yml, .json). Prints one line per error and a summary line.
+      Exit code: 0 when everything is valid, 1 when anything is invalid, 2 on usage errors.
+      -n, --namespace  namespace for resources that have none (default "default")
+
+Options:
+  -h, --help  show this help`;
+
+interface ValidateArgs {
+  files: string[];
+  namespace: string;
+}
+
+/** Parses `validate` flags; returns an error message for bad usage. */
+function parseValidateArgs(args: readonly string[]): ValidateArgs | string {
+  const out: ValidateArgs = { files: [], namespace: 'default' };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const [flag, inline] =
+      arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? args[++i];
+    if (flag === '-f' || flag === '--filename') {
+      const v = value();
+      if (v === undefined || v === '') return `${flag} needs a file or directory`;
+      out.files.push(v);
+    } else if (flag === '-n' || flag === '--namespace') {
+      const v = value();
+      if (v === undefined || v === '') return `${flag} needs a namespace`;
+      out.namespace = v;
+    } else {
+      return `unknown option ${arg}`;
+    }
+  }
+  if (out.files.length === 0) return 'validate needs at least one -f FILE|DIR';
+  return out;
+}
+
+async function runValidate(args: ValidateArgs, io: CliIO): Promise<number> {
+  const parsed = await parsePaths(args.files);
+  const checked = validateResources(parsed.resources, { defaultNamespace: args.namespace });
+  const errors = [...parsed.errors, ...checked.errors];
+  for (const e of errors) io.stdout(formatError(e));
+  const n = checked.valid.length;
+  io.stdout(
+    `${n} resource${n === 1 ? '' : 's'} valid${errors.length > 0 ? `, ${errors.length} error${errors.length === 1 ? '' : 's'}` : ''}`,
+  );
+  return errors.length > 0 ? 1 : 0;
+}
+
+/** Runs keelctl with `argv` (without node and script); resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if (command === 'validate') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const args = parseValidateArgs(rest);
+    if (typeof args === 'string') {
+      io.stderr(`keelctl validate: ${args}\n\n${USAGE}`);
+      return 2;
+    }
+    return runValidate(args, io);
+  }
+  io.stderr(command === undefined ? USAGE : `keelctl: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+}

@@ -1,0 +1,1 @@
+export { type CliIO, runCli, USAGE } from './cli.js';
