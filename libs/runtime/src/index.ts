@@ -1,1 +1,36 @@
+export { parseDuration } from './duration.js';
+export {
+  defineFlags,
+  envName,
+  type FlagDef,
+  type FlagErrors,
+  type FlagSpec,
+  type FlagValues,
+  parseFlags,
+  parseFlagsOrExit,
+  usage,
+} from './flags.js';
 export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
+export {
+  createMonitoringServer,
+  type MonitoringOptions,
+  type MonitoringServer,
+  newRegistry,
+} from './monitoring.js';
+export { err, ok, type Result } from './result.js';
+export {
+  configureShutdown,
+  createShutdown,
+  onShutdown,
+  type Shutdown,
+  type ShutdownHook,
+  type ShutdownOptions,
+} from './shutdown.js';
+export {
+  loadTlsFiles,
+  type TlsMaterial,
+  type TlsWatcher,
+  type WatchTlsOptions,
+  watchTlsFiles,
+} from './tls.js';
+export { initTracing, type Tracing, type TracingOptions, tracesUrl } from './tracing.js';

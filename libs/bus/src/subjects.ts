@@ -1,0 +1,99 @@
+/** Every NATS subject Keel uses; nothing else spells them. */
+export const Subjects = {
+  /** Galley accepted a config resource (validated, part of the next snapshot). */
+  configAccepted: 'keel.events.config.accepted',
+  /** Galley rejected a config resource; the last good version stays in use. */
+  configRejected: 'keel.events.config.rejected',
+  /** A proxy NACKed an xDS push. */
+  xdsNack: 'keel.events.xds.nack',
+  /** Citadel signed a workload certificate. */
+  certIssued: 'keel.events.cert.issued',
+  /** Citadel's root certificate changed. */
+  rootRotated: 'keel.events.cert.root_rotated',
+  /** Request/reply: every pilot replica answers with its connected proxies. */
+  pilotStatus: 'keel.pilot.status',
+  /** Access-log entries from mixer-telemetry (also captured by a JetStream stream). */
+  accessLog: 'keel.accesslog',
+  /** Wildcard for all control-plane events. */
+  allEvents: 'keel.events.>',
+} as const;
+
+export type Subject = (typeof Subjects)[keyof typeof Subjects];
+
+/** Times are RFC 3339 strings (`new Date().toISOString()`). */
+export interface ConfigAcceptedEvent {
+  source: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  resourceVersion?: string;
+  time: string;
+}
+
+export interface ConfigRejectedEvent {
+  source: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  reason: string;
+  file?: string;
+  line?: number;
+  time: string;
+}
+
+export interface XdsNackEvent {
+  /** The proxy's node id. */
+  proxy: string;
+  typeUrl: string;
+  nonce: string;
+  error: string;
+  /** The pilot replica that served the stream. */
+  pilot: string;
+  time: string;
+}
+
+export interface CertIssuedEvent {
+  /** SPIFFE identity in the certificate's URI SAN. */
+  identity: string;
+  serialNumber: string;
+  notAfter: string;
+  time: string;
+}
+
+export interface RootRotatedEvent {
+  /** SHA-256 fingerprints of the previous and the new root. */
+  previousFingerprint?: string;
+  fingerprint: string;
+  notAfter: string;
+  time: string;
+}
+
+/** One proxy's sync state as a pilot replica sees it (keelctl proxy-status). */
+export interface ProxySyncStatus {
+  proxy: string;
+  cds: string;
+  lds: string;
+  eds: string;
+  rds: string;
+  version?: string;
+}
+
+export interface PilotStatusReply {
+  pilot: string;
+  proxies: ProxySyncStatus[];
+}
+
+export interface AccessLogEntry {
+  time: string;
+  [attribute: string]: unknown;
+}
+
+/** Payload type published on each subject. */
+export interface SubjectEvents {
+  'keel.events.config.accepted': ConfigAcceptedEvent;
+  'keel.events.config.rejected': ConfigRejectedEvent;
+  'keel.events.xds.nack': XdsNackEvent;
+  'keel.events.cert.issued': CertIssuedEvent;
+  'keel.events.cert.root_rotated': RootRotatedEvent;
+  'keel.accesslog': AccessLogEntry;
+}
