@@ -1,0 +1,17 @@
+export { type McpMetrics, mcpMetrics } from './metrics.js';
+export { createMcpSink, type McpSink, type McpSinkEvent, type McpSinkOptions } from './sink.js';
+export { applyResponse } from './sink-state.js';
+export { createMcpSource, type McpSource, type McpSourceOptions } from './source.js';
+export type {
+  McpAckEvent,
+  McpBody,
+  McpError,
+  McpMetadata,
+  McpNackEvent,
+  McpResource,
+  McpSnapshot,
+  McpStreamInfo,
+  McpUpdate,
+  McpWatchInfo,
+} from './types.js';
+export { RESOURCE_SOURCE_SERVICE, SOURCE_VERSION_HEADER } from './wire.js';
