@@ -1,0 +1,14 @@
+export {
+  type DeltaResponse,
+  type DeltaState,
+  deltaAnswer,
+  type NodeStatus,
+  SnapshotCache,
+  type SotwResponse,
+  sotwAnswer,
+} from './cache.js';
+export { makeResource, shortHash, versionOf, type XdsResource } from './resource.js';
+export { createXdsServer, type XdsServer, type XdsServerOptions } from './server.js';
+export type { NackInfo, StreamInfo, TypeStatus, XdsCallbacks, XdsStats } from './session.js';
+export { edsServiceName, referencedRouteNames, Snapshot, type SnapshotOptions } from './snapshot.js';
+export type { DeltaRequest, ErrorDetail, NodeInfo, SotwRequest } from './wire.js';

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { encodeMessage, typeNameOf } from '@keel/proto';
+
+/** One xDS resource, encoded once: every stream sends `encoded` as the Any value, never re-encoding `body`. */
+export interface XdsResource {
+  readonly name: string;
+  readonly typeUrl: string;
+  /** Short hash of `encoded`: equal content, equal version. */
+  readonly version: string;
+  /** protobufjs object form (`.proto` field names), as given to makeResource. */
+  readonly body: object;
+  /** The bytes of the Any value (the encoded message). */
+  readonly encoded: Uint8Array;
+}
+
+/** Short, stable content hash (16 hex digits of SHA-256). */
+export function shortHash(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+/** Encodes `body` as the message of `typeUrl` once; throws on a body protobufjs cannot encode (a bug in the caller). */
+export function makeResource(typeUrl: string, name: string, body: object): XdsResource {
+  const encoded = encodeMessage(typeNameOf(typeUrl), body);
+  return Object.freeze({ name, typeUrl, version: shortHash(encoded), body, encoded });
+}
+
+/** Version of a set of resources: hash of sorted `name=version` pairs, plus the requested names when given. */
+export function versionOf(resources: Iterable<XdsResource>, requested?: readonly string[]): string {
+  const pairs = [...resources].map((r) => `${r.name}=${r.version}`).sort();
+  const names = requested ? [...requested].sort().join(',') : '*';
+  return shortHash(`${names}\n${pairs.join('\n')}`);
+}
