@@ -1,0 +1,131 @@
+// One proxy's full xDS output (CDS, EDS, LDS, RDS) and its consistency check. Pure.
+import { encodeMessage, findUnknownFields } from '@keel/proto';
+import { FilterNames } from '../model/names.js';
+import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
+import { buildClusters } from './clusters.js';
+import { buildEndpoints } from './endpoints.js';
+import { applyEnvoyFilters, type EnvoyFilterStats } from './envoyfilter.js';
+import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
+import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
+import { buildSidecarListeners, sidecarIngressClusters } from './listeners.js';
+import { type ListenerStats, newListenerStats } from './listeners-common.js';
+import type { EnvoyObject } from './route-spec.js';
+import { buildSidecarRoutes } from './routes.js';
+
+export const TYPES = {
+  cluster: 'envoy.config.cluster.v3.Cluster',
+  endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  listener: 'envoy.config.listener.v3.Listener',
+  route: 'envoy.config.route.v3.RouteConfiguration',
+} as const;
+
+/** Caller-owned counters for one generation. */
+export interface GenerateStats {
+  listeners: ListenerStats;
+  envoyFilters: EnvoyFilterStats;
+}
+
+/** RDS names referenced by listeners (filter-chain HCMs and API listeners), deduplicated, in order. */
+export function referencedRouteNames(listeners: readonly EnvoyObject[]): string[] {
+  const names = new Set<string>();
+  const visit = (hcm: EnvoyObject | undefined) => {
+    const rds = hcm?.rds as EnvoyObject | undefined;
+    if (rds?.route_config_name !== undefined) names.add(String(rds.route_config_name));
+  };
+  for (const l of listeners) {
+    for (const c of (l.filter_chains ?? []) as EnvoyObject[]) {
+      for (const f of (c.filters ?? []) as EnvoyObject[]) {
+        if (f.name === FilterNames.httpConnectionManager) visit(f.typed_config as EnvoyObject);
+      }
+    }
+    visit((l.api_listener as EnvoyObject | undefined)?.api_listener as EnvoyObject | undefined);
+  }
+  return [...names];
+}
+
+/** EDS service names of the EDS clusters, in cluster order. */
+export function edsClusterNames(clusters: readonly EnvoyObject[]): string[] {
+  return clusters
+    .filter((c) => c.type === 'EDS')
+    .map((c) => String((c.eds_cluster_config as EnvoyObject | undefined)?.service_name || c.name));
+}
+
+function withIngressClusters(push: PushContext, proxy: MeshProxy, clusters: EnvoyObject[]): EnvoyObject[] {
+  const have = new Set(clusters.map((c) => String(c.name)));
+  const extra = sidecarIngressClusters(push, proxy).filter((c) => !have.has(String(c.name)));
+  if (extra.length === 0) return clusters;
+  return [...clusters, ...extra].sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
+}
+
+function listenersAndRoutes(
+  push: PushContext,
+  proxy: MeshProxy,
+  stats: ListenerStats,
+): { listeners: EnvoyObject[]; routes: EnvoyObject[] } {
+  if (proxy.generator === 'grpc') {
+    const listeners = buildGrpcListeners(push, proxy);
+    return { listeners, routes: buildGrpcRoutes(push, proxy, referencedRouteNames(listeners)) };
+  }
+  if (proxy.type === 'router') {
+    const listeners = buildGatewayListeners(push, proxy);
+    return { listeners, routes: buildGatewayRoutes(push, proxy, referencedRouteNames(listeners)) };
+  }
+  const listeners = buildSidecarListeners(push, proxy, stats);
+  return { listeners, routes: buildSidecarRoutes(push, proxy, referencedRouteNames(listeners)) };
+}
+
+/** Clusters, endpoints for every EDS cluster, listeners and every referenced route, then EnvoyFilter patches. */
+export function generateProxyResources(
+  push: PushContext,
+  proxy: MeshProxy,
+  stats?: GenerateStats,
+): ProxyResources {
+  const listenerStats = stats?.listeners ?? newListenerStats();
+  let clusters = buildClusters(push, proxy) as EnvoyObject[];
+  if (proxy.type === 'sidecar' && proxy.generator === 'envoy')
+    clusters = withIngressClusters(push, proxy, clusters);
+  const { listeners, routes } = listenersAndRoutes(push, proxy, listenerStats);
+  const generated: ProxyResources = {
+    clusters,
+    endpoints: buildEndpoints(push, proxy, edsClusterNames(clusters)),
+    listeners,
+    routes,
+  };
+  if (proxy.generator === 'grpc') return generated;
+  return applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters);
+}
+
+/** Every problem with a resource set: unknown fields per resource, missing RDS names and missing EDS assignments. */
+export function checkResources(res: ProxyResources): string[] {
+  const errors: string[] = [];
+  const check = (type: string, list: readonly Record<string, unknown>[], key: string) => {
+    for (const r of list) {
+      const where = `${type}(${String(r[key])})`;
+      const unknown = findUnknownFields(type, r, where);
+      errors.push(...unknown);
+      if (unknown.length > 0) continue;
+      try {
+        encodeMessage(type, r);
+      } catch (e) {
+        errors.push(`${where}: does not encode: ${(e as Error).message}`);
+      }
+    }
+  };
+  check(TYPES.cluster, res.clusters, 'name');
+  check(TYPES.endpoint, res.endpoints, 'cluster_name');
+  check(TYPES.listener, res.listeners, 'name');
+  check(TYPES.route, res.routes, 'name');
+  const routeNames = new Set(res.routes.map((r) => String(r.name)));
+  for (const name of referencedRouteNames(res.listeners)) {
+    if (!routeNames.has(name))
+      errors.push(`listener references route configuration "${name}" that is not generated`);
+  }
+  const assigned = new Set(res.endpoints.map((e) => String(e.cluster_name)));
+  for (const name of edsClusterNames(res.clusters)) {
+    if (!assigned.has(name)) errors.push(`EDS cluster "${name}" has no ClusterLoadAssignment`);
+  }
+  return errors;
+}
+
+export { applyEnvoyFilters, type EnvoyFilterStats, newEnvoyFilterStats } from './envoyfilter.js';
+export { buildSidecarListeners, type ListenerStats, newListenerStats } from './listeners.js';

@@ -1,0 +1,148 @@
+// Sidecar outbound RDS (Istio 1.4 httproute.go buildSidecarOutboundHTTPRouteConfig).
+
+import { virtualHostName } from '../model/names.js';
+import { isHttpProtocol } from '../model/protocol.js';
+import { hostMatches } from '../model/scope.js';
+import type { Proxy as ProxyNode, PushContext, Service, ServicePort } from '../model/types.js';
+import { domainName, virtualHostDomains } from './route-hosts.js';
+import type { EnvoyObject, VirtualServiceSpec } from './route-spec.js';
+import {
+  buildHttpRoutes,
+  defaultRoute,
+  emptyRouteConfiguration,
+  fallthroughVirtualHost,
+  type RouteConfiguration,
+  type RouteContext,
+  type VirtualService,
+} from './route-translate.js';
+
+export {
+  buildHttpRoutes,
+  defaultRoute,
+  emptyRouteConfiguration,
+  fallthroughVirtualHost,
+  type RouteConfiguration,
+  type RouteContext,
+  translateRoute,
+} from './route-translate.js';
+
+/** Ports that get HTTP routes: HTTP family, and Unsupported (outbound sniffing is on in 1.4). */
+export function routablePort(p: ServicePort): boolean {
+  return isHttpProtocol(p.protocol) || p.protocol === 'Unsupported';
+}
+
+/** Visible services that have `port`, each reduced to that one port (as Istio's per-port registry). */
+export function servicesOnPort(services: readonly Service[], port: number): Map<string, Service> {
+  const out = new Map<string, Service>();
+  for (const s of services) {
+    const p = s.ports.find((sp) => sp.port === port);
+    if (p) out.set(s.hostname, { ...s, ports: [p] });
+  }
+  return out;
+}
+
+interface Wrapper {
+  services: Service[];
+  vsHosts: string[];
+  routes: EnvoyObject[];
+}
+
+function vsWrapper(
+  vs: VirtualService,
+  registry: Map<string, Service>,
+  ctx: RouteContext,
+): Wrapper | undefined {
+  const vsHosts: string[] = [];
+  const services: Service[] = [];
+  for (const h of vs.spec.hosts ?? []) {
+    const matched = [...registry.values()].filter(
+      (s) => hostMatches(h, s.hostname) || hostMatches(s.hostname, h),
+    );
+    if (matched.length === 0) vsHosts.push(h);
+    services.push(...matched.filter((s) => routablePort(s.ports[0]!)));
+  }
+  // Istio builds host-only virtual hosts under port 80 when no service port is HTTP.
+  if (services.length === 0 && ctx.port !== 80) return undefined;
+  const routes = buildHttpRoutes(vs, ctx);
+  return routes.length > 0 ? { services, vsHosts, routes } : undefined;
+}
+
+/** Sidecar RouteContext for one listener port. */
+export function sidecarRouteContext(
+  push: PushContext,
+  proxy: ProxyNode,
+  port: number,
+  registry: Map<string, Service>,
+): RouteContext {
+  const scope = push.sidecarScope(proxy);
+  return {
+    port,
+    gateways: new Set(['mesh']),
+    proxyLabels: proxy.labels,
+    domain: push.domain,
+    serviceFor: (h) => registry.get(h),
+    destinationRule: (h) => scope.destinationRule(h),
+  };
+}
+
+/** Virtual hosts for sidecar route config `"<port>"`, sorted by name, without the fallthrough host. */
+export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: number): EnvoyObject[] {
+  const scope = push.sidecarScope(proxy);
+  const registry = servicesOnPort(scope.services, port);
+  const ctx = sidecarRouteContext(push, proxy, port, registry);
+  const wrappers: Wrapper[] = [];
+  for (const vs of scope.virtualServices as VirtualService[]) {
+    const w = vsWrapper(vs, registry, ctx);
+    if (w) wrappers.push(w);
+  }
+  const covered = new Set(wrappers.flatMap((w) => w.services.map((s) => s.hostname)));
+  for (const s of registry.values()) {
+    if (covered.has(s.hostname) || !routablePort(s.ports[0]!)) continue;
+    const operation = `${virtualHostName(s.hostname, port)}/*`;
+    wrappers.push({
+      services: [s],
+      vsHosts: [],
+      routes: [defaultRoute(`outbound|${port}||${s.hostname}`, operation)],
+    });
+  }
+  const byName = new Map<string, EnvoyObject>();
+  for (const w of wrappers) {
+    for (const h of w.vsHosts) {
+      const name = domainName(h, port);
+      if (!byName.has(name)) byName.set(name, { name, domains: [h, name], routes: w.routes });
+    }
+    for (const s of w.services) {
+      const name = virtualHostName(s.hostname, port);
+      if (!byName.has(name))
+        byName.set(name, { name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes: w.routes });
+    }
+  }
+  return [...byName.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+}
+
+/** True when outbound traffic to unknown hosts is allowed for this proxy (a Sidecar overrides the mesh). */
+export function allowAnyOutbound(push: PushContext, proxy: ProxyNode): boolean {
+  const sidecar = push.sidecarScope(proxy).sidecar;
+  const mode = sidecar?.spec.outboundTrafficPolicy?.mode ?? push.mesh.outboundTrafficPolicy.mode;
+  return mode !== 'REGISTRY_ONLY';
+}
+
+/**
+ * Sidecar outbound RDS: one RouteConfiguration per requested name, in request order. `"<port>"` gets
+ * the port's virtual hosts plus `allow_any`/`block_all`; any other name an empty configuration.
+ */
+export function buildSidecarRoutes(
+  push: PushContext,
+  proxy: ProxyNode,
+  routeNames: string[],
+): RouteConfiguration[] {
+  return routeNames.map((name) => {
+    const port = /^\d+$/.test(name) ? Number(name) : 0;
+    if (port <= 0 || port > 65535) return emptyRouteConfiguration(name);
+    const vhosts = sidecarVirtualHosts(push, proxy, port);
+    vhosts.push(fallthroughVirtualHost(allowAnyOutbound(push, proxy)));
+    return { name, virtual_hosts: vhosts, validate_clusters: { value: false } };
+  });
+}
+
+export type { VirtualServiceSpec };

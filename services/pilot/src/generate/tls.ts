@@ -1,0 +1,131 @@
+// Upstream TLS (DestinationRule `tls`) -> Envoy v3 transport_socket with an UpstreamTlsContext.
+import { typed } from '@keel/proto';
+import { CertFiles, SdsDefaultSecret, SdsRootSecret } from '../model/names.js';
+import type { Proxy as MeshProxy, MeshView } from '../model/types.js';
+
+export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
+export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+export const DEFAULT_SDS_UDS_PATH = 'unix:/var/run/sds/uds_path';
+/** Istio 1.4 ALPN for ISTIO_MUTUAL clusters (`util.go` ALPNInMesh / ALPNInMeshH2). */
+export const ALPN_IN_MESH = ['istio'];
+export const ALPN_IN_MESH_H2 = ['istio', 'h2'];
+export const ALPN_H2_ONLY = ['h2'];
+
+/** The DestinationRule `tls` block (camelCase, as in YAML). */
+export interface TlsSettings {
+  mode?: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+  clientCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  subjectAltNames?: string[];
+  sni?: string;
+}
+
+export interface UpstreamTlsTarget {
+  proxy: MeshProxy;
+  mesh: MeshView;
+  /** Service host, the default SNI for SIMPLE/MUTUAL. */
+  host: string;
+  /** `outbound_.<port>_.<subset>_.<host>`, the SNI for ISTIO_MUTUAL. */
+  istioSni: string;
+  /** SPIFFE identities of the service, the SANs for ISTIO_MUTUAL. */
+  serviceAccounts: readonly string[];
+  http2: boolean;
+}
+
+/** SDS over pilot-agent's UDS, as Istio 1.4 inlines it (google_grpc, stat prefix `sdsstat`). */
+export function sdsConfigSource(udsPath: string): Record<string, unknown> {
+  return {
+    api_config_source: {
+      api_type: 'GRPC',
+      transport_api_version: 'V3',
+      grpc_services: [
+        {
+          google_grpc: {
+            target_uri: udsPath,
+            stat_prefix: 'sdsstat',
+            channel_credentials: { local_credentials: {} },
+          },
+        },
+      ],
+    },
+    resource_api_version: 'V3',
+  };
+}
+
+function sanMatchers(sans: readonly string[]): Record<string, unknown>[] {
+  return sans.map((exact) => ({ exact }));
+}
+
+/**
+ * The workload's own identity and the mesh root: SDS secrets `default`/`ROOTCA` when the proxy's
+ * metadata SDS is set, else the /etc/certs files. Shared by upstream and downstream contexts.
+ */
+export function istioCommonTlsContext(
+  proxy: MeshProxy,
+  mesh: MeshView,
+  sans: readonly string[],
+  alpn: readonly string[],
+): Record<string, unknown> {
+  const base: Record<string, unknown> = alpn.length > 0 ? { alpn_protocols: [...alpn] } : {};
+  if (proxy.metadata.SDS) {
+    const sds = sdsConfigSource(mesh.sdsUdsPath || DEFAULT_SDS_UDS_PATH);
+    return {
+      ...base,
+      tls_certificate_sds_secret_configs: [{ name: SdsDefaultSecret, sds_config: sds }],
+      combined_validation_context: {
+        default_validation_context: sans.length > 0 ? { match_subject_alt_names: sanMatchers(sans) } : {},
+        validation_context_sds_secret_config: { name: SdsRootSecret, sds_config: sds },
+      },
+    };
+  }
+  return {
+    ...base,
+    tls_certificates: [
+      { certificate_chain: { filename: CertFiles.certChain }, private_key: { filename: CertFiles.key } },
+    ],
+    validation_context: {
+      trusted_ca: { filename: CertFiles.root },
+      ...(sans.length > 0 ? { match_subject_alt_names: sanMatchers(sans) } : {}),
+    },
+  };
+}
+
+function userTlsContext(tls: TlsSettings, target: UpstreamTlsTarget): Record<string, unknown> {
+  const sans = tls.subjectAltNames ?? [];
+  const common: Record<string, unknown> = target.http2 ? { alpn_protocols: [...ALPN_H2_ONLY] } : {};
+  if (tls.caCertificates) {
+    common.validation_context = {
+      trusted_ca: { filename: tls.caCertificates },
+      ...(sans.length > 0 ? { match_subject_alt_names: sanMatchers(sans) } : {}),
+    };
+  }
+  if (tls.mode === 'MUTUAL') {
+    common.tls_certificates = [
+      {
+        certificate_chain: { filename: tls.clientCertificate ?? '' },
+        private_key: { filename: tls.privateKey ?? '' },
+      },
+    ];
+  }
+  return { common_tls_context: common, sni: tls.sni || target.host };
+}
+
+/** DestinationRule TLS -> transport_socket, or undefined for DISABLE / no TLS. */
+export function upstreamTransportSocket(
+  tls: TlsSettings | undefined,
+  target: UpstreamTlsTarget,
+): Record<string, unknown> | undefined {
+  if (!tls?.mode || tls.mode === 'DISABLE') return undefined;
+  let context: Record<string, unknown>;
+  if (tls.mode === 'ISTIO_MUTUAL') {
+    const alpn = target.http2 ? ALPN_IN_MESH_H2 : ALPN_IN_MESH;
+    context = {
+      common_tls_context: istioCommonTlsContext(target.proxy, target.mesh, target.serviceAccounts, alpn),
+      sni: target.istioSni,
+    };
+  } else {
+    context = userTlsContext(tls, target);
+  }
+  return { name: TLS_TRANSPORT_SOCKET, typed_config: typed(UPSTREAM_TLS_TYPE, context) };
+}

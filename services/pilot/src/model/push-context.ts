@@ -1,0 +1,133 @@
+// PushContext: the immutable, indexed view of the mesh one push builds from.
+import { kubernetesRegistry, serviceEntryRegistry } from './registry.js';
+import {
+  buildSidecarScope,
+  indexDestinationRules,
+  type ScopeInput,
+  scopeKey,
+  selectSidecar,
+} from './scope.js';
+import type {
+  ConfigEntry,
+  ConfigStoreSnapshot,
+  Endpoint,
+  Proxy as MeshProxy,
+  PushContext,
+  Service,
+  SidecarScope,
+  Workload,
+} from './types.js';
+
+export interface PushContextOptions {
+  /** DNS suffix for Kubernetes hostnames; default `cluster.local`. */
+  domain?: string;
+  /** SPIFFE trust domain; default mesh trustDomain, else `cluster.local`. */
+  trustDomain?: string;
+}
+
+/** Short host names in Istio config resolve against the config's namespace: `reviews` -> `reviews.default.svc.<domain>`. */
+export function resolveShortName(host: string, namespace: string, domain: string): string {
+  if (host === '*' || host.includes('.')) return host;
+  return `${host}.${namespace}.svc.${domain}`;
+}
+
+/** Istio precedence: oldest first, then namespace, then name. Returns a new array. */
+export function sortConfigs(entries: readonly ConfigEntry[]): ConfigEntry[] {
+  return [...entries].sort(
+    (a, b) =>
+      a.createdAt - b.createdAt || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
+  );
+}
+
+function withFqdnHost(dr: ConfigEntry, domain: string): ConfigEntry {
+  return {
+    ...dr,
+    spec: { ...dr.spec, host: resolveShortName(String(dr.spec.host ?? ''), dr.namespace, domain) },
+  };
+}
+
+function withFqdnHosts(vs: ConfigEntry, domain: string): ConfigEntry {
+  const hosts = ((vs.spec.hosts ?? []) as string[]).map((h) => resolveShortName(h, vs.namespace, domain));
+  return { ...vs, spec: { ...vs.spec, hosts } };
+}
+
+function indexServices(lists: Service[][]): { services: Service[]; byHost: Map<string, Service> } {
+  const byHost = new Map<string, Service>();
+  for (const list of lists) {
+    for (const s of [...list].sort((a, b) => a.createdAt - b.createdAt)) {
+      if (!byHost.has(s.hostname)) byHost.set(s.hostname, s);
+    }
+  }
+  const services = [...byHost.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  return { services, byHost };
+}
+
+function groupEndpoints(endpoints: Endpoint[], byHost: Map<string, Service>): Map<string, Endpoint[]> {
+  const out = new Map<string, Endpoint[]>();
+  for (const ep of endpoints) {
+    const owner = byHost.get(ep.hostname);
+    if (!owner) continue;
+    const list = out.get(ep.hostname) ?? [];
+    list.push(ep);
+    out.set(ep.hostname, list);
+  }
+  return out;
+}
+
+/** Builds every index once; the result is shared read-only by all proxy builds of this push. */
+export function buildPushContext(store: ConfigStoreSnapshot, opts: PushContextOptions = {}): PushContext {
+  const domain = opts.domain ?? 'cluster.local';
+  const trustDomain = opts.trustDomain ?? store.mesh.trustDomain ?? 'cluster.local';
+  const sorted = new Map<string, ConfigEntry[]>();
+  for (const [kind, list] of store.byKind) sorted.set(kind, sortConfigs(list));
+  const kind = (k: string): ConfigEntry[] => sorted.get(k) ?? [];
+  const regOpts = { domain, trustDomain, mesh: store.mesh };
+  const kube = kubernetesRegistry(
+    { services: kind('Service'), endpoints: kind('Endpoints'), pods: kind('Pod'), nodes: kind('Node') },
+    regOpts,
+  );
+  const se = serviceEntryRegistry(kind('ServiceEntry'), regOpts);
+  const { services, byHost } = indexServices([kube.services, se.services]);
+  const endpointsByHost = groupEndpoints([...kube.endpoints, ...se.endpoints], byHost);
+  const workloadsByIp = new Map<string, Workload>();
+  for (const w of kube.workloads) if (w.ip && !workloadsByIp.has(w.ip)) workloadsByIp.set(w.ip, w);
+  const namespaceLabels = new Map(kind('Namespace').map((n) => [n.name, { ...n.labels }]));
+  sorted.set(
+    'DestinationRule',
+    kind('DestinationRule').map((d) => withFqdnHost(d, domain)),
+  );
+  sorted.set(
+    'VirtualService',
+    kind('VirtualService').map((v) => withFqdnHosts(v, domain)),
+  );
+  const scopeInput: ScopeInput = {
+    mesh: store.mesh,
+    services,
+    serviceByHost: byHost,
+    destinationRules: indexDestinationRules(kind('DestinationRule'), store.mesh),
+    virtualServices: kind('VirtualService'),
+    sidecars: kind('Sidecar'),
+  };
+  const scopes = new Map<string, SidecarScope>();
+  return {
+    version: store.version,
+    mesh: store.mesh,
+    domain,
+    trustDomain,
+    services,
+    serviceByHost: byHost,
+    endpointsByHost,
+    workloadsByIp,
+    namespaceLabels,
+    configs: (k: string) => kind(k),
+    sidecarScope(proxy: MeshProxy): SidecarScope {
+      const key = scopeKey(proxy, selectSidecar(scopeInput, proxy));
+      let scope = scopes.get(key);
+      if (!scope) {
+        scope = buildSidecarScope(scopeInput, proxy);
+        scopes.set(key, scope);
+      }
+      return scope;
+    },
+  };
+}
