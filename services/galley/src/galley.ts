@@ -1,0 +1,278 @@
+import { EventEmitter } from 'node:events';
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { type Bus, connectBus, Subjects } from '@keel/bus';
+import {
+  type ConfigError,
+  coreCollections,
+  formatError,
+  istioCollections,
+  kinds,
+  MESH_CONFIG_COLLECTION,
+  type MeshConfig,
+  meshConfigDefaults,
+  parseDocuments,
+  parseMeshConfig,
+} from '@keel/config';
+import { createMcpSource, type McpSource } from '@keel/mcp';
+import { createMonitoringServer, type Logger, newRegistry, watchTlsFiles } from '@keel/runtime';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Debouncer } from './debounce.js';
+import { Ingestor, type IngestReporter } from './ingest.js';
+import { galleyMetrics } from './metrics.js';
+import { buildSnapshot } from './snapshot.js';
+import { type DirectoryWatcher, displayPath, type FileEvent, watchDirectory } from './sources/files.js';
+import { createKubeSource, type KubeSource } from './sources/kube.js';
+import { ResourceStore } from './store.js';
+import { createWebhookServer, type WebhookServer } from './webhook.js';
+
+export interface GalleyOptions {
+  /** Directory of YAML to serve (file mode). */
+  configDir?: string;
+  /** Kubernetes API access (Kubernetes mode). */
+  kubeConfig?: KubeConfig;
+  meshConfigFile?: string;
+  host?: string;
+  mcpPort: number;
+  monitoringPort: number;
+  /** Webhook port; the webhook runs only with a certificate. */
+  webhookPort?: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  natsUrl?: string;
+  debounceQuietMs?: number;
+  debounceMaxMs?: number;
+  logger: Logger;
+  version?: string;
+}
+
+export interface GalleyAddresses {
+  mcpPort: number;
+  monitoringPort: number;
+  webhookPort?: number;
+}
+
+export interface Galley {
+  start(): Promise<GalleyAddresses>;
+  stop(): Promise<void>;
+  /** True once the first snapshot is published. */
+  ready(): boolean;
+  store: ResourceStore;
+  mcp: McpSource;
+  /** `nack` (McpNackEvent) when a sink rejects a response; `snapshot` (version) on each publish. */
+  events: EventEmitter;
+}
+
+/** Every collection Galley serves over MCP. */
+export function servedCollections(): string[] {
+  return [...istioCollections(), ...coreCollections(), MESH_CONFIG_COLLECTION].filter(
+    (c, i, a) => a.indexOf(c) === i,
+  );
+}
+
+/** Galley: sources -> validation -> store -> debounced snapshots -> MCP, plus the validating webhook. */
+export function createGalley(opts: GalleyOptions): Galley {
+  const log = opts.logger;
+  const registry = newRegistry('galley', opts.version);
+  const metrics = galleyMetrics(registry);
+  const store = new ResourceStore();
+  const served = servedCollections();
+  const events = new EventEmitter();
+  const mcp = createMcpSource({
+    collections: served,
+    logger: log.child({ part: 'mcp' }),
+    registry,
+    component: 'galley',
+    onNack: (e) => {
+      log.warn({ sink: e.sinkId, collection: e.collection, error: e.error.message }, 'MCP sink NACK');
+      events.emit('nack', e);
+    },
+  });
+  let bus: Bus | undefined;
+  let mesh: MeshConfig = meshConfigDefaults();
+  let snapshotCount = 0;
+  let isReady = false;
+
+  const publish = (): void => {
+    snapshotCount++;
+    const snap = buildSnapshot(
+      store,
+      served,
+      mesh as unknown as Record<string, unknown>,
+      String(snapshotCount),
+    );
+    mcp.setSnapshot(snap);
+    metrics.snapshotsPublished.inc();
+    for (const c of served) metrics.instances.set({ collection: c }, snap.collections.get(c)?.length ?? 0);
+    isReady = true;
+    events.emit('snapshot', snap.version);
+    log.info({ version: snap.version, resources: store.size() }, 'snapshot published');
+  };
+  const debouncer = new Debouncer(opts.debounceQuietMs ?? 500, opts.debounceMaxMs ?? 1000, () => {
+    metrics.quiesceReached.inc(debouncer.stats.quiesceReached - quiesceSeen);
+    metrics.maxReached.inc(debouncer.stats.maxReached - maxSeen);
+    quiesceSeen = debouncer.stats.quiesceReached;
+    maxSeen = debouncer.stats.maxReached;
+    publish();
+  });
+  let quiesceSeen = 0;
+  let maxSeen = 0;
+  store.onChange(() => {
+    metrics.onChange.inc();
+    if (isReady) debouncer.trigger();
+  });
+
+  const reporter: IngestReporter = {
+    accepted: () => metrics.eventsProcessed.inc(),
+    rejected: (errors: ConfigError[], origin: string) => {
+      for (const e of errors) {
+        const info = e.kind ? kinds.find((k) => k.kind === e.kind) : undefined;
+        metrics.failed.inc({
+          group: info?.group ?? '',
+          version: info?.version ?? '',
+          resource: info?.plural ?? '',
+          reason: e.code,
+        });
+        log.warn({ origin, code: e.code }, formatError(e));
+        bus?.publish(Subjects.configRejected, {
+          source: origin,
+          kind: e.kind ?? '',
+          namespace: e.namespace ?? '',
+          name: e.name ?? '',
+          reason: e.message,
+          ...(e.source?.file ? { file: e.source.file } : {}),
+          ...(e.source?.line ? { line: e.source.line } : {}),
+          time: new Date().toISOString(),
+        });
+      }
+    },
+  };
+  const ingestor = new Ingestor(store, reporter);
+
+  let dirWatcher: DirectoryWatcher | undefined;
+  let kubeSource: KubeSource | undefined;
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+  grpcServer.addService(mcp.definition, mcp.implementation);
+  let webhook: WebhookServer | undefined;
+  let tlsWatch: { close(): void } | undefined;
+  let meshWatch: FSWatcher | undefined;
+  let mcpPort = 0;
+  const monitoring = createMonitoringServer({
+    port: opts.monitoringPort,
+    ...(opts.host ? { host: opts.host } : {}),
+    registry,
+    version: opts.version ?? '0.1.0',
+    ready: () => isReady,
+    logger: log,
+  });
+
+  const applyFiles = (events: FileEvent[]): void => {
+    for (const ev of events) {
+      const shown = opts.configDir ? displayPath(opts.configDir, ev.path) : ev.path;
+      if (ev.content === undefined) {
+        const n = ingestor.removeOrigin(ev.path);
+        log.info({ file: shown, removed: n }, 'config file removed');
+        continue;
+      }
+      const parsed = parseDocuments(ev.content, shown);
+      const s = ingestor.applyOriginSet(ev.path, parsed.resources, parsed.errors);
+      log.info({ file: shown, ...s }, 'config file applied');
+    }
+  };
+
+  const applyMesh = (text: string | undefined, origin: string): void => {
+    if (text === undefined) {
+      mesh = meshConfigDefaults();
+    } else {
+      const r = parseMeshConfig(text, origin);
+      if (!r.ok) {
+        reporter.rejected(r.errors, origin);
+        return;
+      }
+      mesh = r.value;
+    }
+    if (isReady) debouncer.trigger();
+  };
+
+  return {
+    store,
+    mcp,
+    events,
+    ready: () => isReady,
+    async start() {
+      if (opts.natsUrl)
+        bus = await connectBus({ url: opts.natsUrl, name: 'galley', logger: log.child({ part: 'bus' }) });
+      if (opts.meshConfigFile) {
+        const file = opts.meshConfigFile;
+        const load = async () => applyMesh(await readFile(file, 'utf8').catch(() => undefined), file);
+        await load();
+        meshWatch = watch(dirname(file), (_t, name) => {
+          if (!name || String(name) === basename(file) || String(name).startsWith('..')) void load();
+        });
+      }
+      if (opts.configDir) {
+        dirWatcher = watchDirectory(opts.configDir, applyFiles, log.child({ part: 'files' }));
+        applyFiles(await dirWatcher.scan());
+      }
+      if (opts.kubeConfig) {
+        kubeSource = createKubeSource({
+          kubeConfig: opts.kubeConfig,
+          ingestor,
+          logger: log.child({ part: 'kube' }),
+          onMeshConfig: opts.meshConfigFile
+            ? undefined
+            : (yaml) => applyMesh(yaml, 'configmap istio-system/istio'),
+          onEventError: () => metrics.kubeEventError.inc(),
+          onEventSuccess: () => metrics.kubeEventSuccess.inc(),
+        });
+        await kubeSource.start();
+      }
+      publish();
+      mcpPort = await new Promise<number>((resolve, reject) =>
+        grpcServer.bindAsync(
+          `${opts.host ?? '0.0.0.0'}:${opts.mcpPort}`,
+          grpc.ServerCredentials.createInsecure(),
+          (err, port) => (err ? reject(err) : resolve(port)),
+        ),
+      );
+      const addresses: GalleyAddresses = { mcpPort, monitoringPort: (await monitoring.start()).port };
+      if (opts.webhookPort !== undefined && opts.tlsCertFile && opts.tlsKeyFile) {
+        const tls = await watchTlsFiles({
+          certFile: opts.tlsCertFile,
+          keyFile: opts.tlsKeyFile,
+          logger: log,
+          onChange: (pair) => {
+            webhook?.setCertificate(pair.cert, pair.key);
+            metrics.certKeyUpdates.inc();
+          },
+        });
+        tlsWatch = tls;
+        const pair = tls.current();
+        webhook = createWebhookServer({
+          port: opts.webhookPort,
+          ...(opts.host ? { host: opts.host } : {}),
+          cert: pair.cert,
+          key: pair.key,
+          logger: log.child({ part: 'webhook' }),
+          metrics: metrics.webhook,
+        });
+        addresses.webhookPort = (await webhook.start()).port;
+      }
+      return addresses;
+    },
+    async stop() {
+      debouncer.cancel();
+      dirWatcher?.close();
+      meshWatch?.close();
+      kubeSource?.stop();
+      tlsWatch?.close();
+      mcp.close();
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await webhook?.stop();
+      await monitoring.stop();
+      await bus?.close();
+    },
+  };
+}

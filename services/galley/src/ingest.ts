@@ -1,0 +1,99 @@
+import { type ConfigError, kindFor, type Resource, validateResource } from '@keel/config';
+import { contentVersion } from './snapshot.js';
+import { type ResourceStore, resourceKey } from './store.js';
+
+/** Told about every validation outcome (metrics, logs, NATS events). */
+export interface IngestReporter {
+  accepted(res: Resource, origin: string): void;
+  rejected(errors: ConfigError[], origin: string): void;
+}
+
+export interface IngestSummary {
+  accepted: number;
+  rejected: number;
+  removed: number;
+}
+
+/**
+ * Validates resources before they reach the store. A rejected resource never replaces the
+ * accepted version of the same kind/namespace/name; the other resources of the same input apply.
+ */
+export class Ingestor {
+  constructor(
+    private readonly store: ResourceStore,
+    private readonly reporter: IngestReporter,
+  ) {}
+
+  /**
+   * Applies the complete set of documents one origin (a file) now holds. Resources the origin
+   * no longer defines are removed, unless a document could not be parsed at all (then nothing is
+   * removed: the broken document may be one of them).
+   */
+  applyOriginSet(origin: string, resources: Resource[], parseErrors: ConfigError[]): IngestSummary {
+    const summary: IngestSummary = { accepted: 0, rejected: 0, removed: 0 };
+    if (parseErrors.length > 0) {
+      this.reporter.rejected(parseErrors, origin);
+      summary.rejected += parseErrors.length;
+    }
+    const keep = new Set<string>();
+    for (const res of resources) {
+      const info = kindFor(res.apiVersion, res.kind);
+      if (info) keep.add(`${info.collection}|${resourceKey(this.defaulted(res, info.clusterScoped))}`);
+      if (this.applyOne(origin, res)) summary.accepted++;
+      else summary.rejected++;
+    }
+    if (parseErrors.length === 0) {
+      for (const { collection, key } of this.store.ownedBy(origin)) {
+        if (!keep.has(`${collection}|${key}`) && this.store.remove(collection, key, origin))
+          summary.removed++;
+      }
+    }
+    return summary;
+  }
+
+  /** Validates and stores one resource; false (and reported) when rejected. */
+  applyOne(origin: string, input: Resource): boolean {
+    const info = kindFor(input.apiVersion, input.kind);
+    const res = info ? this.defaulted(input, info.clusterScoped) : input;
+    const result = validateResource(res);
+    if (!result.ok || !info) {
+      this.reporter.rejected(result.ok ? [] : result.errors, origin);
+      return false;
+    }
+    const version =
+      res.metadata.resourceVersion ??
+      contentVersion([res.metadata.labels, res.metadata.annotations, res.body]);
+    this.store.upsert(info.collection, { resource: result.value, origin, version });
+    this.reporter.accepted(result.value, origin);
+    return true;
+  }
+
+  /** Removes everything an origin defined (its file was deleted). */
+  removeOrigin(origin: string): number {
+    let n = 0;
+    for (const { collection, key } of this.store.ownedBy(origin))
+      if (this.store.remove(collection, key, origin)) n++;
+    return n;
+  }
+
+  /** Removes one resource an incremental source reports deleted. */
+  removeOne(origin: string, res: Resource): boolean {
+    const info = kindFor(res.apiVersion, res.kind);
+    if (!info) return false;
+    return this.store.remove(info.collection, resourceKey(this.defaulted(res, info.clusterScoped)), origin);
+  }
+
+  /**
+   * Namespaced kinds without a namespace land in `default`, as `kubectl apply` would put them;
+   * cluster-scoped kinds drop any namespace (MCP names them by bare name).
+   */
+  private defaulted(res: Resource, clusterScoped: boolean): Resource {
+    if (clusterScoped) {
+      if (res.metadata.namespace === undefined) return res;
+      const { namespace: _ns, ...meta } = res.metadata;
+      return { ...res, metadata: meta };
+    }
+    if (res.metadata.namespace) return res;
+    return { ...res, metadata: { ...res.metadata, namespace: 'default' } };
+  }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { createLogger, onShutdown, parseFlags } from '@keel/runtime';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createGalley } from './galley.js';
+import { galleyFlags } from './options.js';
+
+const parsed = parseFlags(galleyFlags);
+if (!parsed.ok) {
+  console.error(parsed.errors.join('\n'));
+  process.exit(parsed.errors.help ? 0 : 2);
+}
+const f = parsed.value;
+const logger = createLogger('galley', { level: f['log-level'] });
+let kubeConfig: KubeConfig | undefined;
+if (f.kubeconfig) {
+  kubeConfig = new KubeConfig();
+  if (f.kubeconfig === 'in-cluster') kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromFile(f.kubeconfig);
+}
+if (!f['config-dir'] && !kubeConfig) {
+  console.error('galley: one of --config-dir or --kubeconfig is required');
+  process.exit(2);
+}
+const galley = createGalley({
+  ...(f['config-dir'] ? { configDir: f['config-dir'] } : {}),
+  ...(kubeConfig ? { kubeConfig } : {}),
+  ...(f['mesh-config'] ? { meshConfigFile: f['mesh-config'] } : {}),
+  host: f.host,
+  mcpPort: f['mcp-port'],
+  webhookPort: f['webhook-port'],
+  monitoringPort: f['monitoring-port'],
+  ...(f['tls-cert'] ? { tlsCertFile: f['tls-cert'] } : {}),
+  ...(f['tls-key'] ? { tlsKeyFile: f['tls-key'] } : {}),
+  ...(f['nats-url'] ? { natsUrl: f['nats-url'] } : {}),
+  debounceQuietMs: f['debounce-quiet'],
+  debounceMaxMs: f['debounce-max'],
+  logger,
+});
+const addresses = await galley.start();
+logger.info({ ...addresses }, 'galley listening');
+onShutdown(() => galley.stop());

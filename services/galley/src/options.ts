@@ -1,0 +1,33 @@
+import { defineFlags } from '@keel/runtime';
+
+/** Galley's flags (env `KEEL_<NAME>`); Istio 1.4 defaults where one exists. */
+export const galleyFlags = defineFlags({
+  'config-dir': { type: 'string', help: 'Serve the YAML files under this directory (file mode)' },
+  kubeconfig: {
+    type: 'string',
+    help: 'Read config from Kubernetes with this kubeconfig ("in-cluster" for the service account)',
+  },
+  'mesh-config': { type: 'string', help: 'MeshConfig YAML file (defaults apply when absent)' },
+  host: { type: 'string', default: '0.0.0.0', help: 'Address to listen on' },
+  'mcp-port': { type: 'number', default: 9901, help: 'MCP gRPC port' },
+  'webhook-port': {
+    type: 'number',
+    default: 9443,
+    help: 'Validating webhook HTTPS port (needs --tls-cert/--tls-key)',
+  },
+  'monitoring-port': {
+    type: 'number',
+    default: 15014,
+    help: 'Monitoring port: /metrics /healthz /ready /version',
+  },
+  'tls-cert': { type: 'string', help: 'Webhook certificate (PEM), reloaded when it changes' },
+  'tls-key': { type: 'string', help: 'Webhook private key (PEM), reloaded when it changes' },
+  'nats-url': {
+    type: 'string',
+    env: 'KEEL_NATS_URL',
+    help: 'NATS server for keel.events.* (off when empty)',
+  },
+  'debounce-quiet': { type: 'duration', default: '500ms', help: 'Snapshot quiet period' },
+  'debounce-max': { type: 'duration', default: '1s', help: 'Longest delay before a snapshot' },
+  'log-level': { type: 'string', default: 'info', help: 'Log level' },
+});
