@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MESH_CONFIG_COLLECTION } from '@keel/config';
+import { kindFor, MESH_CONFIG_COLLECTION } from '@keel/config';
 import type { McpResource, McpSnapshot } from '@keel/mcp';
 import { packStruct } from '@keel/proto';
 import { type AcceptedResource, type ResourceStore, resourceKey } from './store.js';
@@ -22,7 +22,7 @@ export function toMcpResource(entry: AcceptedResource): McpResource {
         ...(meta.annotations ? { annotations: meta.annotations } : {}),
         ...(meta.creationTimestamp ? { createTime: new Date(meta.creationTimestamp) } : {}),
       },
-      body: packStruct(entry.resource.body),
+      body: packStruct(isFreeForm(entry) ? entry.resource.body : withoutNulls(entry.resource.body)),
     };
     encoded.set(entry, r);
   }
@@ -55,4 +55,25 @@ export function buildSnapshot(
 /** A short stable hash of JSON content, used as the version of resources that carry none. */
 export function contentVersion(value: unknown): string {
   return createHash('sha1').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+/** Kinds whose body is a free-form google.protobuf.Struct, where null is a value. */
+function isFreeForm(entry: AcceptedResource): boolean {
+  return kindFor(entry.resource.apiVersion, entry.resource.kind)?.typeName === 'google.protobuf.Struct';
+}
+
+/** A YAML `field:` with no value is an unset proto field: drop nulls, as Istio's proto conversion does. */
+export function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || v === undefined) continue;
+    out[k] = Array.isArray(v)
+      ? v.map((x) =>
+          x && typeof x === 'object' && !Array.isArray(x) ? withoutNulls(x as Record<string, unknown>) : x,
+        )
+      : v && typeof v === 'object'
+        ? withoutNulls(v as Record<string, unknown>)
+        : v;
+  }
+  return out;
 }

@@ -45,7 +45,10 @@ describe('Ingestor', () => {
       ['good'],
     );
     assert.ok(rejected.length >= 1);
-    assert.ok(rejected.every((e) => e.name === 'bad'), 'only the bad document is rejected');
+    assert.ok(
+      rejected.every((e) => e.name === 'bad'),
+      'only the bad document is rejected',
+    );
     assert.equal(rejected[0]!.source?.file, 'a.yaml');
     assert.match(rejected[0]!.message, /domain name "foo.ba!r" invalid/);
   });
