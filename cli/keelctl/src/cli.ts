@@ -1,4 +1,5 @@
 import { formatError, parsePaths, validateResources } from '@keel/config';
+import { crdsYaml } from './crds.js';
 
 /** Where the CLI writes; main.ts passes process streams, tests may pass buffers. */
 export interface CliIO {
@@ -14,6 +15,9 @@ Commands:
       recursively (.yaml, .yml, .json). Prints one line per error and a summary line.
       Exit code: 0 when everything is valid, 1 when anything is invalid, 2 on usage errors.
       -n, --namespace  namespace for resources that have none (default "default")
+
+  crds
+      Print the CustomResourceDefinitions of every Istio kind Keel reads (deploy/kubernetes/crds.yaml).
 
 Options:
   -h, --help  show this help`;
@@ -78,6 +82,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       return 2;
     }
     return runValidate(args, io);
+  }
+  if (command === 'crds') {
+    io.stdout(crdsYaml().trimEnd());
+    return 0;
   }
   io.stderr(command === undefined ? USAGE : `keelctl: unknown command "${command}"\n\n${USAGE}`);
   return 2;

@@ -1,15 +1,10 @@
 #!/usr/bin/env node
-import { createLogger, onShutdown, parseFlags } from '@keel/runtime';
+import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createGalley } from './galley.js';
 import { galleyFlags } from './options.js';
 
-const parsed = parseFlags(galleyFlags);
-if (!parsed.ok) {
-  console.error(parsed.errors.join('\n'));
-  process.exit(parsed.errors.help ? 0 : 2);
-}
-const f = parsed.value;
+const f = parseFlagsOrExit(galleyFlags, 'galley');
 const logger = createLogger('galley', { level: f['log-level'] });
 let kubeConfig: KubeConfig | undefined;
 if (f.kubeconfig) {
