@@ -74,7 +74,10 @@ function listenersAndRoutes(
   return { listeners, routes: buildSidecarRoutes(push, proxy, referencedRouteNames(listeners)) };
 }
 
-/** Clusters, endpoints for every EDS cluster, listeners and every referenced route, then EnvoyFilter patches. */
+/**
+ * Clusters, endpoints for every EDS cluster, listeners and every referenced route, then EnvoyFilter
+ * patches (for proxyless gRPC clients too: a user's patch is deliberate, and the client NACKs what it cannot use).
+ */
 export function generateProxyResources(
   push: PushContext,
   proxy: MeshProxy,
@@ -91,7 +94,6 @@ export function generateProxyResources(
     listeners,
     routes,
   };
-  if (proxy.generator === 'grpc') return generated;
   return applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters);
 }
 

@@ -1,0 +1,38 @@
+import { defineFlags } from '@keel/runtime';
+
+/** Pilot's flags (env `KEEL_<NAME>` unless named); Istio 1.4 ports and PILOT_* push knobs. */
+export const pilotFlags = defineFlags({
+  'mcp-address': { type: 'string', default: 'galley:9901', help: 'Galley MCP address host:port' },
+  'grpc-port': { type: 'number', default: 15010, help: 'Plaintext xDS gRPC port (ADS, SotW and delta)' },
+  'secure-grpc-port': {
+    type: 'number',
+    default: 15011,
+    help: 'mTLS xDS port: accepted, not served until Citadel exists',
+  },
+  'http-port': { type: 'number', default: 8080, help: 'Debug HTTP port: /ready, /debug/*' },
+  'monitoring-port': { type: 'number', default: 15014, help: 'Monitoring port: /metrics and /debug/*' },
+  domain: { type: 'string', default: 'cluster.local', help: 'Kubernetes DNS domain' },
+  host: { type: 'string', default: '0.0.0.0', help: 'Address to listen on' },
+  'nats-url': { type: 'string', env: 'KEEL_NATS_URL', help: 'NATS server for xDS NACK events and status' },
+  'debounce-after': {
+    type: 'duration',
+    env: 'PILOT_DEBOUNCE_AFTER',
+    default: '100ms',
+    help: 'Quiet time before a push',
+  },
+  'debounce-max': {
+    type: 'duration',
+    env: 'PILOT_DEBOUNCE_MAX',
+    default: '10s',
+    help: 'Longest delay before a push',
+  },
+  'push-throttle': {
+    type: 'number',
+    env: 'PILOT_PUSH_THROTTLE',
+    default: 100,
+    help: 'Proxies updated between event-loop yields',
+  },
+  'send-timeout': { type: 'duration', default: '5s', help: 'Close a stream whose response does not drain' },
+  'pod-name': { type: 'string', env: 'POD_NAME', help: 'Replica id in events (default hostname-pid)' },
+  'log-level': { type: 'string', default: 'info', help: 'Log level' },
+});

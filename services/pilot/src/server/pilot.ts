@@ -1,0 +1,263 @@
+// Pilot: MCP sink -> ConfigStore -> debounced pushes -> per-config-key snapshots -> xDS over gRPC.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import { type Bus, connectBus, Subjects, type XdsNackEvent } from '@keel/bus';
+import { createMcpSink, type McpUpdate } from '@keel/mcp';
+import { shortTypeName } from '@keel/proto';
+import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
+import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
+import { parseNode } from '../model/proxy.js';
+import { buildPushContext } from '../model/push-context.js';
+import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
+import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
+import { pilotMetrics } from './metrics.js';
+import { nodeGatedServer } from './node-gate.js';
+import { ProxyPusher, type PushStatus } from './proxies.js';
+import { PushDebouncer } from './push.js';
+
+export interface PilotOptions {
+  /** Galley's MCP `host:port`. */
+  mcpAddress: string;
+  /** Listen address for every port (default 0.0.0.0). */
+  host?: string;
+  /** xDS gRPC port (15010); 0 picks a free one. */
+  grpcPort: number;
+  /** Debug HTTP port (8080). */
+  httpPort: number;
+  /** Monitoring port (15014): /metrics and the same debug routes. */
+  monitoringPort: number;
+  /** Kubernetes DNS suffix (cluster.local). */
+  domain?: string;
+  /** NATS URL; NACK events and keel.pilot.status are off without it. */
+  natsUrl?: string;
+  /** PILOT_DEBOUNCE_AFTER (100 ms). */
+  debounceAfterMs?: number;
+  /** PILOT_DEBOUNCE_MAX (10 s). */
+  debounceMaxMs?: number;
+  /** PILOT_PUSH_THROTTLE (100): snapshots set between event-loop yields. */
+  pushThrottle?: number;
+  /** A response that does not drain within this closes its stream (5000). */
+  sendTimeoutMs?: number;
+  logger: Logger;
+  /** This replica's id in events and status replies (default hostname-pid). */
+  podName?: string;
+  version?: string;
+}
+
+export interface PilotPorts {
+  grpcPort: number;
+  httpPort: number;
+  monitoringPort: number;
+}
+
+export interface Pilot {
+  start(): Promise<PilotPorts>;
+  /** Closes streams, the MCP sink, the servers and the bus connection. */
+  stop(): Promise<void>;
+  /** MCP synced and the first PushContext built. */
+  ready(): boolean;
+  /**
+   * `push` (PushStatus), `nack` (XdsNackEvent), `ack` and `response` ({node, typeUrl, version, nonce}),
+   * `ready`, `invalid-node` ({node, error}).
+   */
+  events: EventEmitter;
+}
+
+const emptyPush = () => buildPushContext({ version: '', byKind: new Map(), mesh: meshViewOf() });
+
+const toNodeInput = (node: NodeInfo) => ({
+  id: node.id,
+  cluster: node.cluster,
+  metadata: node.metadata,
+  ...(node.locality ? { locality: node.locality } : {}),
+});
+
+function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
+      e ? reject(e) : resolve(port),
+    ),
+  );
+}
+
+/** Wires a Pilot; nothing listens until `start`. */
+export function createPilot(options: PilotOptions): Pilot {
+  const log = options.logger;
+  const version = options.version ?? process.env.KEEL_VERSION ?? '0.1.0';
+  const pilotId = options.podName ?? `${hostname()}-${process.pid}`;
+  const domain = options.domain ?? 'cluster.local';
+  const host = options.host ?? '0.0.0.0';
+  const events = new EventEmitter();
+  const registry = newRegistry('pilot', version);
+  const cache = new SnapshotCache();
+  let xdsStats = () => 0;
+  const metrics = pilotMetrics(registry, version, () => xdsStats());
+  const store = new ConfigStore(domain);
+  const pusher = new ProxyPusher({ cache, logger: log, metrics, throttle: options.pushThrottle ?? 100 });
+  let firstPush = false;
+  let stopped = false;
+  let bus: Bus | undefined;
+  let unreply: (() => void) | undefined;
+
+  async function runPush(req: PushRequest): Promise<void> {
+    let push: ReturnType<typeof buildPushContext>;
+    try {
+      push = buildPushContext(store.snapshot(), { domain });
+    } catch (e) {
+      metrics.pushContextErrors.inc();
+      log.error({ err: e }, 'push context build failed; previous config kept');
+      return;
+    }
+    metrics.services.set(push.services.length);
+    metrics.virtualServices.set(push.configs('VirtualService').length);
+    const status: PushStatus = await pusher.push(push, req);
+    log.debug({ ...status }, 'push done');
+    const wasReady = ready();
+    firstPush = true;
+    events.emit('push', status);
+    if (!wasReady && ready()) events.emit('ready');
+  }
+  const debouncer = new PushDebouncer({
+    afterMs: options.debounceAfterMs ?? 100,
+    maxMs: options.debounceMaxMs ?? 10_000,
+    run: runPush,
+    logger: log,
+  });
+  const fullPush = (): PushRequest => ({
+    full: true,
+    kinds: new Set(),
+    edsHosts: new Set(),
+    start: Date.now(),
+  });
+
+  const sink = createMcpSink({
+    address: options.mcpAddress,
+    collections: pilotCollections(),
+    sinkId: pilotId,
+    logger: log,
+    registry,
+    component: 'pilot',
+    apply(update: McpUpdate) {
+      const r = store.apply(update);
+      if (!r.ok) throw new Error(r.errors);
+      metrics.inboundUpdates.inc({ type: r.value.type });
+      if (sink.synced()) debouncer.request(r.value.request);
+    },
+  });
+  sink.on('synced', () => debouncer.requestNow(fullPush()));
+  const ready = () => sink.synced() && firstPush;
+
+  function onNack(stream: StreamInfo, typeUrl: string, nack: { nonce: string; error: string }): void {
+    const short = shortTypeName(typeUrl) as 'cds' | 'eds' | 'lds' | 'rds';
+    metrics.totalRejects.inc();
+    metrics.rejects[short]?.set({ node: stream.node.id, err: nack.error.slice(0, 200) }, 1);
+    const event: XdsNackEvent = {
+      proxy: stream.node.id,
+      typeUrl,
+      nonce: nack.nonce,
+      error: nack.error,
+      pilot: pilotId,
+      time: new Date().toISOString(),
+    };
+    events.emit('nack', event);
+    bus?.publish(Subjects.xdsNack, event);
+  }
+
+  const xds = createXdsServer({
+    cache,
+    logger: log,
+    sendTimeoutMs: options.sendTimeoutMs ?? 5000,
+    callbacks: {
+      onStreamOpen: (s) => pusher.connect(s.node),
+      onStreamClose: (s) => pusher.disconnect(s.node.id),
+      onNack,
+      onAck: (stream, typeUrl, ackVersion, nonce) =>
+        events.emit('ack', { node: stream.node.id, typeUrl, version: ackVersion, nonce }),
+      onResponse(stream, typeUrl, sentVersion, nonce) {
+        events.emit('response', { node: stream.node.id, typeUrl, version: sentVersion, nonce });
+        const type = shortTypeName(typeUrl);
+        metrics.pushes.inc({ type });
+        const setAt = pusher.proxies.get(stream.node.id)?.setAt;
+        if (setAt !== undefined) metrics.pushTime.observe({ type }, (performance.now() - setAt) / 1000);
+      },
+    },
+  });
+  xdsStats = () => xds.stats().writeTimeouts;
+
+  function checkNode(node: NodeInfo): string | undefined {
+    const parsed = parseNode(toNodeInput(node), pusher.pushContext() ?? emptyPush());
+    if (parsed.ok) return undefined;
+    metrics.invalidNodes.inc();
+    log.warn({ node: node.id, error: parsed.errors }, 'xds stream refused: invalid node');
+    events.emit('invalid-node', { node: node.id, error: parsed.errors });
+    return parsed.errors;
+  }
+
+  const grpcServer = new grpc.Server({ 'grpc.max_concurrent_streams': 100000 });
+  xds.addTo(nodeGatedServer(grpcServer, checkNode) as grpc.Server);
+  const debugCtx: DebugContext = {
+    version,
+    xds,
+    cache,
+    pusher,
+    store,
+    ready,
+    triggerPush: () => debouncer.requestNow(fullPush()),
+  };
+  const httpServer = (port: number, what: string): MonitoringServer =>
+    createMonitoringServer({
+      port,
+      host,
+      registry,
+      version,
+      ready,
+      logger: log.child({ server: what }),
+      routes: (app) => registerDebugRoutes(app, debugCtx, false),
+    });
+  const monitoring = httpServer(options.monitoringPort, 'monitoring');
+  const http = httpServer(options.httpPort, 'http');
+
+  function connectNats(url: string): void {
+    connectBus({ url, name: `pilot-${pilotId}`, logger: log })
+      .then((b) => {
+        if (stopped) return void b.close();
+        bus = b;
+        unreply = b.reply(Subjects.pilotStatus, () => ({ pilot: pilotId, proxies: proxyStatuses(debugCtx) }));
+        log.info({ url }, 'NATS connected');
+      })
+      .catch((e) => log.error({ err: e }, 'NATS connection failed'));
+  }
+
+  return {
+    events,
+    ready,
+    async start() {
+      const grpcPort = await bindGrpc(grpcServer, `${host}:${options.grpcPort}`);
+      const monitoringPort = (await monitoring.start()).port;
+      const httpPort = (await http.start()).port;
+      sink.start();
+      if (options.natsUrl) connectNats(options.natsUrl);
+      return { grpcPort, httpPort, monitoringPort };
+    },
+    async stop() {
+      stopped = true;
+      await debouncer.stop();
+      xds.close();
+      await sink.stop();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          grpcServer.forceShutdown();
+          resolve();
+        }, 2000);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await Promise.all([monitoring.stop(), http.stop()]);
+      unreply?.();
+      await bus?.close();
+    },
+  };
+}
