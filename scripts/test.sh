@@ -8,7 +8,7 @@ echo "[keel] lint"
 pnpm exec biome check .
 echo "[keel] build"
 pnpm exec tsc -b
-mapfile -t files < <(find libs services cli deploy e2e -path '*/node_modules' -prune -o -path '*/dist/test/*.test.js' -print | sort)
+mapfile -t files < <(find libs services cli deploy e2e bench -path '*/node_modules' -prune -o -path '*/dist/test/*.test.js' -print | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "[keel] no test files found" >&2; exit 1; fi
 reporter=spec
 if [ -n "${CI:-}" ] || [ ! -t 1 ]; then reporter=tap; fi

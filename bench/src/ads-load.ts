@@ -1,0 +1,307 @@
+import * as grpc from '@grpc/grpc-js';
+import { jsonToStruct, lookupType, TypeUrl } from '@keel/proto';
+import { nowMs } from './stats.js';
+import { type DecodedResponse, decodeResponse, edsNamesOf, rdsNamesOf, unwrapAny } from './xds-names.js';
+
+const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const TYPES = [
+  TypeUrl.Cluster,
+  TypeUrl.ClusterLoadAssignment,
+  TypeUrl.Listener,
+  TypeUrl.RouteConfiguration,
+] as const;
+export type XdsType = (typeof TYPES)[number];
+export const XDS_TYPES: readonly XdsType[] = TYPES;
+
+export interface ProxyNode {
+  id: string;
+  cluster: string;
+  metadata: Record<string, unknown>;
+}
+
+interface TypeState {
+  requested: boolean;
+  names: string[];
+  version: string;
+  nonce: string;
+  responses: number;
+  /** Resources in the last response. */
+  resources: number;
+}
+
+const identity = (b: Buffer): Buffer => b;
+const sameNames = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
+
+/** Names derived from a response, cached by (type, version, count, bytes): every proxy sharing a version shares them. */
+const derivedNames = new Map<string, string[]>();
+function namesFrom(msg: DecodedResponse, derive: (values: Uint8Array[]) => string[]): string[] {
+  const resources = msg.resources ?? [];
+  let bytes = 0;
+  for (const r of resources) bytes += r.length;
+  const key = `${msg.type_url}|${msg.version_info}|${resources.length}|${bytes}`;
+  let names = derivedNames.get(key);
+  if (!names) {
+    names = [...new Set(derive(resources.map(unwrapAny)))].sort();
+    if (derivedNames.size > 10_000) derivedNames.clear();
+    derivedNames.set(key, names);
+  }
+  return names;
+}
+
+/** What the load tells its observer about every response. */
+export interface LoadObserver {
+  onResponse(client: AdsClient, type: string, at: number): void;
+  onFull(client: AdsClient, at: number): void;
+}
+
+/**
+ * One simulated SotW proxy: CDS, then EDS for the EDS clusters it gets, LDS, then RDS for the
+ * route names its listeners use; ACKs every response with the names it holds.
+ */
+export class AdsClient {
+  readonly state = new Map<string, TypeState>();
+  startedAt = 0;
+  /** When CDS, EDS, LDS and RDS had all been received (and ACKed); 0 until then. */
+  fullAt = 0;
+  error: string | undefined;
+  private call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  private nodeSent = false;
+  /** EDS and RDS names the last CDS and LDS responses call for (an empty list is never requested: it means wildcard). */
+  private wantEds: string[] = [];
+  private wantRds: string[] = [];
+
+  constructor(
+    readonly index: number,
+    readonly node: ProxyNode,
+    private readonly channel: grpc.Client,
+    private readonly observer: LoadObserver,
+  ) {
+    for (const t of TYPES)
+      this.state.set(t, { requested: false, names: [], version: '', nonce: '', responses: 0, resources: 0 });
+  }
+
+  start(): void {
+    this.startedAt = nowMs();
+    this.call = this.channel.makeBidiStreamRequest(ADS_PATH, identity, identity);
+    this.call.on('data', (b: Buffer) => this.onData(b));
+    this.call.on('error', (err: grpc.ServiceError) => {
+      if (err.code !== grpc.status.CANCELLED) this.error = `${grpc.status[err.code]}: ${err.details}`;
+    });
+    this.request(TypeUrl.Cluster, []);
+  }
+
+  close(): void {
+    this.call?.cancel();
+    this.call = undefined;
+  }
+
+  type(t: string): TypeState {
+    return this.state.get(t) as TypeState;
+  }
+
+  private request(type: string, names: string[]): void {
+    const st = this.type(type);
+    st.requested = true;
+    st.names = names;
+    const req: Record<string, unknown> = {
+      version_info: st.version,
+      resource_names: names,
+      type_url: type,
+      response_nonce: st.nonce,
+    };
+    if (!this.nodeSent) {
+      req.node = { id: this.node.id, cluster: this.node.cluster, metadata: jsonToStruct(this.node.metadata) };
+      this.nodeSent = true;
+    }
+    const Req = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
+    this.call?.write(Buffer.from(Req.encode(Req.fromObject(req)).finish()));
+  }
+
+  private onData(buf: Buffer): void {
+    const at = nowMs();
+    const msg = decodeResponse(buf);
+    const type = msg.type_url ?? '';
+    const st = this.state.get(type);
+    if (!st) return;
+    st.version = msg.version_info ?? '';
+    st.nonce = msg.nonce ?? '';
+    st.responses += 1;
+    st.resources = msg.resources?.length ?? 0;
+    if (type === TypeUrl.Cluster) {
+      const eds = namesFrom(msg, edsNamesOf);
+      this.request(TypeUrl.Cluster, []);
+      this.wantEds = eds;
+      const edsState = this.type(TypeUrl.ClusterLoadAssignment);
+      if (eds.length > 0 && (!edsState.requested || !sameNames(eds, edsState.names)))
+        this.request(TypeUrl.ClusterLoadAssignment, eds);
+      if (!this.type(TypeUrl.Listener).requested) this.request(TypeUrl.Listener, []);
+    } else if (type === TypeUrl.Listener) {
+      const rds = namesFrom(msg, rdsNamesOf);
+      this.request(TypeUrl.Listener, []);
+      this.wantRds = rds;
+      const rdsState = this.type(TypeUrl.RouteConfiguration);
+      if (rds.length > 0 && (!rdsState.requested || !sameNames(rds, rdsState.names)))
+        this.request(TypeUrl.RouteConfiguration, rds);
+    } else {
+      this.request(type, st.names);
+    }
+    this.observer.onResponse(this, type, at);
+    if (this.fullAt === 0 && this.holdsFullConfig()) {
+      this.fullAt = at;
+      this.observer.onFull(this, at);
+    }
+  }
+
+  /** CDS and LDS received; EDS and RDS received unless nothing calls for them. */
+  holdsFullConfig(): boolean {
+    const got = (t: string) => this.type(t).responses > 0;
+    return (
+      got(TypeUrl.Cluster) &&
+      got(TypeUrl.Listener) &&
+      (got(TypeUrl.ClusterLoadAssignment) || this.wantEds.length === 0) &&
+      (got(TypeUrl.RouteConfiguration) || this.wantRds.length === 0)
+    );
+  }
+}
+
+export interface AdsLoadOptions {
+  /** `host:port` of the ADS server. */
+  address: string;
+  nodes: readonly ProxyNode[];
+  /** Client instances (each its own HTTP/2 connection) the streams are spread over. Default 8. */
+  channels?: number;
+}
+
+/** Counters since the last `mark()`. */
+export interface Window {
+  markedAt: number;
+  byType: Record<string, number>;
+  /** Per client: arrival time of the last response since the mark (0 when none). */
+  lastAt: Float64Array;
+  /** Per client and type: responses since the mark. */
+  counts: Map<string, Uint32Array>;
+  /** Per type: clients that got at least one response of it since the mark. */
+  clientsWith: Record<string, number>;
+  clientsWithAny: number;
+  lastAny: number;
+}
+
+/** Many SotW ADS clients in one process, spread over several HTTP/2 connections. */
+export class AdsLoad implements LoadObserver {
+  readonly clients: AdsClient[];
+  private readonly channels: grpc.Client[];
+  private full = 0;
+  private win: Window;
+  private waiters = new Set<() => void>();
+
+  constructor(private readonly options: AdsLoadOptions) {
+    const n = Math.max(1, Math.min(options.channels ?? 8, options.nodes.length));
+    this.channels = Array.from(
+      { length: n },
+      (_, i) =>
+        new grpc.Client(options.address, grpc.credentials.createInsecure(), {
+          'grpc.use_local_subchannel_pool': 1,
+          'grpc.max_receive_message_length': -1,
+          'grpc-node.flow_control_window': 16 * 1024 * 1024,
+          'keel.bench.channel_id': i,
+        }),
+    );
+    this.clients = options.nodes.map(
+      (node, i) => new AdsClient(i, node, this.channels[i % n] as grpc.Client, this),
+    );
+    this.win = this.freshWindow();
+  }
+
+  /** Opens every stream at once (a connect storm). */
+  startAll(): void {
+    for (const c of this.clients) c.start();
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+    for (const ch of this.channels) ch.close();
+  }
+
+  fullCount(): number {
+    return this.full;
+  }
+
+  errors(): string[] {
+    return this.clients.flatMap((c) => (c.error ? [`${c.node.id}: ${c.error}`] : []));
+  }
+
+  /** Starts a new counting window (before a trigger). */
+  mark(): Window {
+    this.win = this.freshWindow();
+    return this.win;
+  }
+
+  window(): Window {
+    return this.win;
+  }
+
+  onResponse(client: AdsClient, type: string, at: number): void {
+    const w = this.win;
+    w.byType[type] = (w.byType[type] ?? 0) + 1;
+    if (w.lastAt[client.index] === 0) w.clientsWithAny += 1;
+    w.lastAt[client.index] = at;
+    w.lastAny = at;
+    const c = w.counts.get(type);
+    if (c) {
+      if (c[client.index] === 0) w.clientsWith[type] = (w.clientsWith[type] ?? 0) + 1;
+      c[client.index] = (c[client.index] ?? 0) + 1;
+    }
+    this.wake();
+  }
+
+  onFull(_client: AdsClient, _at: number): void {
+    this.full += 1;
+    this.wake();
+  }
+
+  /** Resolves once `cond()` holds (checked after every response), rejects after `timeoutMs`. */
+  until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!cond()) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`${what}: not reached within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Resolves once no response has arrived for `quietMs` (or `maxMs` passed); polls, bounded. */
+  async quiet(quietMs: number, maxMs: number): Promise<void> {
+    const start = nowMs();
+    for (;;) {
+      const since = nowMs() - Math.max(this.win.lastAny, this.win.markedAt);
+      if (since >= quietMs || nowMs() - start >= maxMs) return;
+      await new Promise((r) => setTimeout(r, Math.max(10, quietMs - since)));
+    }
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private freshWindow(): Window {
+    const n = this.options.nodes.length;
+    return {
+      markedAt: nowMs(),
+      byType: {},
+      lastAt: new Float64Array(n),
+      counts: new Map(TYPES.map((t) => [t, new Uint32Array(n)])),
+      clientsWith: {},
+      clientsWithAny: 0,
+      lastAny: 0,
+    };
+  }
+}

@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BenchContext } from './types.js';
+
+export interface ServerProcess {
+  pid: number;
+  /** The parsed JSON of the ready line. */
+  ready: Record<string, unknown>;
+  /** Writes one line to the child's stdin. */
+  send(line: string): void;
+  /** Resolves with the next JSON line (stdout or stderr) whose `msg` is `msg`. */
+  next(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Last output lines, for error messages. */
+  tail(): string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once exited. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** Starts `node <script> args` pinned to the server core; resolves once a JSON log line has `msg === readyMsg`. */
+export async function startServer(
+  ctx: BenchContext,
+  script: string,
+  args: string[],
+  readyMsg: string,
+  timeoutMs = 30_000,
+): Promise<ServerProcess> {
+  const argv = [...ctx.serverPrefix, process.execPath, join(ctx.repoRoot, script), ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: ctx.repoRoot,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const lines: string[] = [];
+  const waiters = new Set<{ msg: string; resolve: (o: Record<string, unknown>) => void }>();
+  let exitInfo: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      exitInfo = `exited with ${code ?? signal}`;
+      resolve();
+    }),
+  );
+  const onLine = (line: string) => {
+    lines.push(line);
+    if (lines.length > 50) lines.shift();
+    if (!line.startsWith('{') || waiters.size === 0) return;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const w of waiters) {
+      if (o.msg === w.msg) {
+        waiters.delete(w);
+        w.resolve(o);
+      }
+    }
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+  const tail = () => lines.slice(-20).join('\n');
+  const next = (msg: string, ms = 30_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const w = {
+        msg,
+        resolve: (o: Record<string, unknown>) => {
+          clearTimeout(timer);
+          clearInterval(poll);
+          resolve(o);
+        },
+      };
+      const fail = (why: string) => {
+        waiters.delete(w);
+        clearTimeout(timer);
+        clearInterval(poll);
+        reject(new Error(`${script}: ${why} before "${msg}"; last output:\n${tail()}`));
+      };
+      const timer = setTimeout(() => fail(`no line within ${ms} ms`), ms);
+      const poll = setInterval(() => exitInfo && fail(exitInfo), 100);
+      waiters.add(w);
+    });
+  const stop = async () => {
+    if (exitInfo) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  let ready: Record<string, unknown>;
+  try {
+    ready = await next(readyMsg, timeoutMs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  if (child.pid === undefined) throw new Error(`${script} has no pid`);
+  // taskset execs the command in place, so this pid is node's own.
+  return { pid: child.pid, ready, send: (l) => child.stdin.write(`${l}\n`), next, tail, stop };
+}
+
+/** Resident set size of a process in bytes (VmRSS from /proc), or NaN when unreadable. */
+export function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}

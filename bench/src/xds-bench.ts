@@ -1,0 +1,242 @@
+import { TypeUrl } from '@keel/proto';
+import { AdsLoad } from './ads-load.js';
+import { type MeshSpec, proxyNode } from './mesh.js';
+import { rssBytes } from './proc.js';
+import { max, median, nowMs, quantile } from './stats.js';
+import type { BenchContext, Benchmark, BenchResult, Row } from './types.js';
+import { pilotBuilt, startBaseline, startPilot, type XdsTarget } from './xds-targets.js';
+
+/** Figures of one target, one entry per run. */
+export interface XdsFigures {
+  stormMs: number[];
+  pushP90Ms: number[];
+  pushMaxMs: number[];
+  endpointMs: number[];
+  /** Responses of a type other than EDS after an endpoint change, summed over runs. */
+  nonEdsAfterEndpoint: number;
+  noopResponses: number[];
+  rssMb: number;
+  /** Resources per type the first client holds after the storm. */
+  held: Record<string, number>;
+  /** Responses per type after the last route change. */
+  pushByType: Record<string, number>;
+  errors: string[];
+}
+
+export interface XdsSizes {
+  spec: MeshSpec;
+  clients: number;
+  channels: number;
+  timeoutMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Connect storm: every client opens at once; ms until the last holds CDS+EDS+LDS+RDS. */
+export async function connectStorm(
+  target: XdsTarget,
+  sizes: XdsSizes,
+): Promise<{ load: AdsLoad; ms: number }> {
+  const nodes = Array.from({ length: sizes.clients }, (_, i) => proxyNode(sizes.spec, i));
+  const load = new AdsLoad({ address: target.address, nodes, channels: sizes.channels });
+  const t0 = nowMs();
+  load.startAll();
+  try {
+    await load.until(
+      () => load.fullCount() === nodes.length,
+      sizes.timeoutMs,
+      `${target.label} connect storm`,
+    );
+  } catch (err) {
+    const errs = load.errors().slice(0, 3).join('; ');
+    load.close();
+    throw new Error(`${(err as Error).message} (${load.fullCount()}/${nodes.length} full) ${errs}`);
+  }
+  return { load, ms: max(load.clients.map((c) => c.fullAt)) - t0 };
+}
+
+/** A change every proxy sees: per-client convergence is its last response after the trigger. */
+async function push(target: XdsTarget, load: AdsLoad, n: number, timeoutMs: number): Promise<number[]> {
+  const w = load.mark();
+  const t0 = nowMs();
+  target.routeChange(n);
+  await load
+    .until(() => w.clientsWithAny === load.clients.length, timeoutMs, `${target.label} push`)
+    .catch(() => {});
+  await load.quiet(300, timeoutMs);
+  return Array.from(w.lastAt, (t) => (t === 0 ? Number.POSITIVE_INFINITY : t - t0));
+}
+
+/** One endpoint change: ms until every client got EDS, and how many non-EDS responses came. */
+async function endpointChange(
+  target: XdsTarget,
+  load: AdsLoad,
+  n: number,
+  timeoutMs: number,
+): Promise<{ ms: number; others: number }> {
+  const w = load.mark();
+  const t0 = nowMs();
+  target.endpointChange(n);
+  const eds = TypeUrl.ClusterLoadAssignment;
+  let ms = Number.POSITIVE_INFINITY;
+  await load
+    .until(() => (w.clientsWith[eds] ?? 0) === load.clients.length, timeoutMs, `${target.label} endpoint`)
+    .then(() => (ms = nowMs() - t0))
+    .catch(() => {});
+  await load.quiet(300, timeoutMs);
+  const others = Object.entries(w.byType).reduce((sum, [t, c]) => (t === eds ? sum : sum + c), 0);
+  return { ms, others };
+}
+
+/** Identical content under a new version: responses counted over a fixed, bounded window. */
+async function noop(target: XdsTarget, load: AdsLoad, n: number): Promise<number> {
+  const w = load.mark();
+  target.noopChange(n);
+  await sleep(1500);
+  return Object.values(w.byType).reduce((a, b) => a + b, 0);
+}
+
+/** Runs every xDS measurement against one target; runs storms, pushes and endpoint changes `runs` times. */
+export async function measureTarget(
+  ctx: BenchContext,
+  target: XdsTarget,
+  sizes: XdsSizes,
+): Promise<XdsFigures> {
+  const f: XdsFigures = {
+    stormMs: [],
+    pushP90Ms: [],
+    pushMaxMs: [],
+    endpointMs: [],
+    nonEdsAfterEndpoint: 0,
+    noopResponses: [],
+    rssMb: Number.NaN,
+    held: {},
+    pushByType: {},
+    errors: [],
+  };
+  let load: AdsLoad | undefined;
+  try {
+    for (let r = 0; r < ctx.runs; r++) {
+      load?.close();
+      if (load) await sleep(500); // let the server reap the previous streams
+      const storm = await connectStorm(target, sizes);
+      load = storm.load;
+      f.stormMs.push(storm.ms);
+      ctx.log(`${target.label} storm ${r + 1}: ${storm.ms.toFixed(0)} ms for ${sizes.clients} clients`);
+    }
+    if (!load) throw new Error('no load');
+    await load.quiet(500, sizes.timeoutMs);
+    f.rssMb = rssBytes(target.pid) / (1024 * 1024);
+    const first = load.clients[0];
+    if (first) for (const [t, st] of first.state) f.held[t.split('.').pop() ?? t] = st.resources;
+    for (let r = 0; r < ctx.runs; r++) {
+      const conv = await push(target, load, r, sizes.timeoutMs);
+      f.pushByType = { ...load.window().byType };
+      f.pushP90Ms.push(quantile(conv, 0.9));
+      f.pushMaxMs.push(max(conv));
+      const e = await endpointChange(target, load, r, sizes.timeoutMs);
+      f.endpointMs.push(e.ms);
+      f.nonEdsAfterEndpoint += e.others;
+      f.noopResponses.push(await noop(target, load, r));
+      ctx.log(
+        `${target.label} run ${r + 1}: push p90 ${quantile(conv, 0.9).toFixed(0)} ms, max ${max(conv).toFixed(0)} ms; ` +
+          `endpoint ${e.ms.toFixed(0)} ms (${e.others} non-EDS); noop ${f.noopResponses[r]} responses`,
+      );
+    }
+    f.errors = load.errors();
+  } catch (err) {
+    // A target that cannot finish (e.g. a storm past the timeout) fails its rows; the run goes on.
+    f.errors.push((err as Error).message);
+    ctx.log(`${target.label}: ${(err as Error).message}`);
+  } finally {
+    load?.close();
+  }
+  return f;
+}
+
+function rows(pilot: XdsFigures | undefined, base: XdsFigures, sizes: XdsSizes, skip?: string): Row[] {
+  const n = sizes.clients;
+  const bl = 'libs/xds pre-built';
+  const row = (
+    name: string,
+    pick: (f: XdsFigures) => number[],
+    target: number,
+    unit: string,
+    note?: string,
+  ): Row => ({
+    name,
+    figure: pilot ? median(pick(pilot)) : Number.NaN,
+    unit,
+    target,
+    cmp: 'le',
+    baseline: median(pick(base)),
+    baselineLabel: bl,
+    samples: pilot ? pick(pilot) : [],
+    ...(note ? { note } : {}),
+    ...(skip ? { skipped: skip } : {}),
+  });
+  const shape = `${sizes.spec.services} services, ${n} clients`;
+  return [
+    row(
+      'xds-push p90',
+      (f) => f.pushP90Ms,
+      1500,
+      'ms',
+      pilot?.errors[0] ? `${shape}; ${pilot.errors[0]}` : shape,
+    ),
+    row('xds-push all', (f) => f.pushMaxMs, 3000, 'ms'),
+    row(
+      'xds-endpoint',
+      (f) => f.endpointMs,
+      1000,
+      'ms',
+      pilot ? `${pilot.nonEdsAfterEndpoint} non-EDS responses` : undefined,
+    ),
+    row(
+      'xds-endpoint non-EDS',
+      (f) => (f.endpointMs.length > 0 ? [f.nonEdsAfterEndpoint] : []),
+      0,
+      'responses',
+    ),
+    row('xds-storm', (f) => f.stormMs, 10_000, 'ms', shape),
+    row('xds-rss', (f) => (Number.isFinite(f.rssMb) ? [f.rssMb] : []), 150 + 0.5 * n, 'MB', `${n} connected`),
+    row('xds-noop-push', (f) => f.noopResponses, 0, 'responses'),
+  ];
+}
+
+export function xdsSizes(quick: boolean): XdsSizes {
+  const services = quick ? 20 : 1000;
+  return {
+    spec: { services, namespaces: quick ? 2 : 10, podsPerService: 2, routedEvery: 10, serviceEntries: 0 },
+    clients: quick ? 20 : 1000,
+    channels: quick ? 2 : 8,
+    timeoutMs: quick ? 20_000 : 120_000,
+  };
+}
+
+export const xdsBench: Benchmark = {
+  name: 'xds',
+  description: 'pilot process: push, endpoint change, connect storm, RSS, no-op push (ADS load client)',
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const sizes = xdsSizes(ctx.quick);
+    const baseTarget = await startBaseline(ctx, sizes.spec);
+    let base: XdsFigures;
+    try {
+      base = await measureTarget(ctx, baseTarget, sizes);
+    } finally {
+      await baseTarget.stop();
+    }
+    let pilot: XdsFigures | undefined;
+    let skip: string | undefined;
+    if (!pilotBuilt(ctx)) skip = 'pilot main.js not built';
+    else {
+      const target = await startPilot(ctx, sizes.spec);
+      try {
+        pilot = await measureTarget(ctx, target, sizes);
+      } finally {
+        await target.stop();
+      }
+    }
+    return { rows: rows(pilot, base, sizes, skip), details: { sizes, baseline: base, pilot } };
+  },
+};

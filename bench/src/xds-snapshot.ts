@@ -1,0 +1,142 @@
+import { TypeUrl, typed } from '@keel/proto';
+import { makeResource, Snapshot, type XdsResource } from '@keel/xds';
+import { type MeshSpec, PORT, podIp, serviceRef } from './mesh.js';
+
+const ADS = { ads: {}, resource_api_version: 'V3' };
+const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
+const ROUTE_NAME = String(PORT);
+
+const clusterName = (host: string, subset = '') => `outbound|${PORT}|${subset}|${host}`;
+
+function cluster(name: string): XdsResource {
+  return makeResource(TypeUrl.Cluster, name, {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS, service_name: name },
+    connect_timeout: { seconds: 10 },
+    circuit_breakers: { thresholds: [{ max_connections: { value: 100 }, max_retries: { value: 1024 } }] },
+  });
+}
+
+function loadAssignment(name: string, ips: string[]): XdsResource {
+  return makeResource(TypeUrl.ClusterLoadAssignment, name, {
+    cluster_name: name,
+    endpoints: [
+      {
+        locality: {},
+        load_balancing_weight: { value: ips.length },
+        lb_endpoints: ips.map((ip) => ({
+          endpoint: { address: { socket_address: { address: ip, port_value: PORT } } },
+          load_balancing_weight: { value: 1 },
+        })),
+      },
+    ],
+  });
+}
+
+function listener(): XdsResource {
+  const name = `0.0.0.0_${PORT}`;
+  const hcm = typed(HCM, {
+    stat_prefix: name,
+    rds: { config_source: ADS, route_config_name: ROUTE_NAME },
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: typed(ROUTER, {}) }],
+  });
+  return makeResource(TypeUrl.Listener, name, {
+    name,
+    address: { socket_address: { address: '0.0.0.0', port_value: PORT } },
+    filter_chains: [
+      { filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] },
+    ],
+  });
+}
+
+function routes(spec: MeshSpec, timeoutS: number): XdsResource {
+  const virtual_hosts = Array.from({ length: spec.services }, (_, i) => {
+    const ref = serviceRef(spec, i);
+    const routed = i % spec.routedEvery === 0;
+    const route = routed
+      ? {
+          timeout: { seconds: i === 0 ? timeoutS : 10 },
+          weighted_clusters: {
+            clusters: [
+              { name: clusterName(ref.host, 'v1'), weight: { value: 90 } },
+              { name: clusterName(ref.host, 'v2'), weight: { value: 10 } },
+            ],
+          },
+        }
+      : { cluster: clusterName(ref.host), timeout: { seconds: 0 } };
+    return {
+      name: `${ref.host}:${PORT}`,
+      domains: [
+        ref.host,
+        `${ref.host}:${PORT}`,
+        `${ref.name}.${ref.namespace}`,
+        `${ref.name}.${ref.namespace}:${PORT}`,
+      ],
+      routes: [{ name: 'default', match: { prefix: '/' }, route }],
+    };
+  });
+  return makeResource(TypeUrl.RouteConfiguration, ROUTE_NAME, {
+    name: ROUTE_NAME,
+    virtual_hosts,
+    validate_clusters: { value: false },
+  });
+}
+
+/**
+ * Envoy resources equal in size to what Pilot builds for one sidecar of the mesh: an EDS cluster
+ * per service (plus v1/v2 subsets where a DestinationRule exists), their endpoints, one outbound
+ * listener and its route table. Encoded once; changes re-encode only what they touch.
+ */
+export class MeshXds {
+  private readonly byKey = new Map<string, XdsResource>();
+  private readonly endpointName: string;
+
+  constructor(private readonly spec: MeshSpec) {
+    for (let i = 0; i < spec.services; i++) {
+      const ref = serviceRef(spec, i);
+      const ips = Array.from({ length: spec.podsPerService }, (_, p) => podIp(i, p));
+      this.put(cluster(clusterName(ref.host)));
+      this.put(loadAssignment(clusterName(ref.host), ips));
+      if (i % spec.routedEvery === 0) {
+        for (const [p, subset] of ['v1', 'v2'].entries()) {
+          this.put(cluster(clusterName(ref.host, subset)));
+          this.put(
+            loadAssignment(
+              clusterName(ref.host, subset),
+              ips.filter((_, k) => k % 2 === p),
+            ),
+          );
+        }
+      }
+    }
+    this.put(listener());
+    this.put(routes(spec, 10));
+    this.endpointName = clusterName(serviceRef(spec, 0).host);
+  }
+
+  /** A route change (the first routed service's timeout): only RDS differs. */
+  setRouteTimeout(seconds: number): void {
+    this.put(routes(this.spec, seconds));
+  }
+
+  /** An endpoint change in the first service: only that ClusterLoadAssignment differs. */
+  bumpEndpoint(n: number): void {
+    const ips = Array.from({ length: this.spec.podsPerService }, (_, p) => podIp(0, p));
+    ips[ips.length - 1] = `10.200.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    this.put(loadAssignment(this.endpointName, ips));
+  }
+
+  snapshot(): Snapshot {
+    return new Snapshot(this.byKey.values());
+  }
+
+  count(): number {
+    return this.byKey.size;
+  }
+
+  private put(r: XdsResource): void {
+    this.byKey.set(`${r.typeUrl}|${r.name}`, r);
+  }
+}

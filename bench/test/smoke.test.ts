@@ -1,0 +1,76 @@
+// Keeps the benchmark code from rotting: tiny sizes, real servers on port 0, bounded waits.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { silentLogger } from '@keel/runtime';
+import { createXdsServer, SnapshotCache } from '@keel/xds';
+import { AdsLoad } from '../src/ads-load.js';
+import { ingestOnce, meshFiles, parseOnly } from '../src/galley-ingest.js';
+import { type MeshSpec, proxyNode } from '../src/mesh.js';
+import { MeshXds } from '../src/xds-snapshot.js';
+
+const spec: MeshSpec = { services: 5, namespaces: 2, podsPerService: 2, routedEvery: 2, serviceEntries: 0 }; // 5 clusters + v1/v2 for 3 routed = 11
+
+test('galley-ingest --quick accepts every generated resource and snapshots them', () => {
+  const files = meshFiles(100, 30);
+  const run = ingestOnce(files);
+  assert.equal(run.accepted, 100);
+  assert.equal(run.rejected, 0);
+  assert.ok(run.snapshotResources >= 100, `snapshot holds ${run.snapshotResources}`);
+  assert.ok(parseOnly(files) > 0);
+});
+
+let server: grpc.Server;
+let cache: SnapshotCache;
+let mesh: MeshXds;
+let address: string;
+
+before(async () => {
+  mesh = new MeshXds(spec);
+  cache = new SnapshotCache();
+  cache.setSnapshot('mesh', mesh.snapshot());
+  const xds = createXdsServer({ cache, logger: silentLogger, nodeKey: () => 'mesh' });
+  server = new grpc.Server();
+  xds.addTo(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  address = `127.0.0.1:${port}`;
+});
+
+after(() => server.forceShutdown());
+
+test('ads-load: every client gets full config, a route change sends RDS, an endpoint change only EDS', async () => {
+  const nodes = Array.from({ length: 6 }, (_, i) => proxyNode(spec, i));
+  const load = new AdsLoad({ address, nodes, channels: 2 });
+  try {
+    load.startAll();
+    await load.until(() => load.fullCount() === nodes.length, 10_000, 'full config');
+    const held = load.clients[0]?.state;
+    assert.equal(held?.get('type.googleapis.com/envoy.config.cluster.v3.Cluster')?.resources, 11);
+    assert.equal(
+      held?.get('type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment')?.resources,
+      11,
+    );
+    assert.equal(held?.get('type.googleapis.com/envoy.config.route.v3.RouteConfiguration')?.resources, 1);
+
+    const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+    const w1 = load.mark();
+    mesh.setRouteTimeout(42);
+    cache.setSnapshot('mesh', mesh.snapshot());
+    await load.until(() => w1.clientsWith[rds] === nodes.length, 10_000, 'route change');
+    assert.deepEqual(Object.keys(w1.byType), [rds]);
+
+    const eds = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+    const w2 = load.mark();
+    mesh.bumpEndpoint(3);
+    cache.setSnapshot('mesh', mesh.snapshot());
+    await load.until(() => w2.clientsWith[eds] === nodes.length, 10_000, 'endpoint change');
+    assert.deepEqual(Object.keys(w2.byType), [eds]);
+    assert.deepEqual(load.errors(), []);
+  } finally {
+    load.close();
+  }
+});
