@@ -54,7 +54,8 @@ export function demoBootstrap(xdsServer: string, nodeId: string): string {
     xds_servers: [
       { server_uri: xdsServer, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
     ],
-    node: { id: nodeId, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
+    // grpc-js-xds refuses a bootstrap node without a locality.
+    node: { id: nodeId, locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
   });
 }
 

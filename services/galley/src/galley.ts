@@ -17,7 +17,7 @@ import {
   parseMeshConfig,
 } from '@keel/config';
 import { createMcpSource, type McpSource } from '@keel/mcp';
-import { createMonitoringServer, type Logger, newRegistry, watchTlsFiles } from '@keel/runtime';
+import { createMonitoringServer, type Logger, newRegistry, type Tracing, watchTlsFiles } from '@keel/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Debouncer } from './debounce.js';
 import { Ingestor, type IngestReporter } from './ingest.js';
@@ -46,6 +46,8 @@ export interface GalleyOptions {
   debounceMaxMs?: number;
   logger: Logger;
   version?: string;
+  /** Spans (one per published snapshot) go here; no-op when absent. */
+  tracer?: Tracing['tracer'];
 }
 
 export interface GalleyAddresses {
@@ -97,6 +99,7 @@ export function createGalley(opts: GalleyOptions): Galley {
 
   const publish = (): void => {
     snapshotCount++;
+    const span = opts.tracer?.startSpan('galley.snapshot');
     const snap = buildSnapshot(
       store,
       served,
@@ -104,6 +107,8 @@ export function createGalley(opts: GalleyOptions): Galley {
       String(snapshotCount),
     );
     mcp.setSnapshot(snap);
+    span?.setAttributes({ 'keel.snapshot.version': snap.version, 'keel.snapshot.resources': store.size() });
+    span?.end();
     metrics.snapshotsPublished.inc();
     for (const c of served) metrics.instances.set({ collection: c }, snap.collections.get(c)?.length ?? 0);
     isReady = true;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
+import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createGalley } from './galley.js';
 import { galleyFlags } from './options.js';
@@ -16,7 +16,9 @@ if (!f['config-dir'] && !kubeConfig) {
   console.error('galley: one of --config-dir or --kubeconfig is required');
   process.exit(2);
 }
+const tracing = initTracing({ serviceName: 'galley' });
 const galley = createGalley({
+  tracer: tracing.tracer,
   ...(f['config-dir'] ? { configDir: f['config-dir'] } : {}),
   ...(kubeConfig ? { kubeConfig } : {}),
   ...(f['mesh-config'] ? { meshConfigFile: f['mesh-config'] } : {}),
@@ -33,4 +35,7 @@ const galley = createGalley({
 });
 const addresses = await galley.start();
 logger.info({ ...addresses }, 'galley listening');
-onShutdown(() => galley.stop());
+onShutdown(async () => {
+  await galley.stop();
+  await tracing.shutdown();
+});

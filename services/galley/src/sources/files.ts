@@ -4,6 +4,8 @@ import { join, relative } from 'node:path';
 import type { Logger } from '@keel/runtime';
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
+/** Quiet time after the last change event before files are read. */
+const SETTLE_MS = 100;
 
 export interface FileEvent {
   /** Absolute path. */
@@ -53,6 +55,7 @@ export function watchDirectory(
   const seen = new Map<string, Seen>();
   const dirty = new Set<string>();
   let watcher: FSWatcher | undefined;
+  let settle: NodeJS.Timeout | undefined;
   let running = false;
   let again = false;
 
@@ -116,7 +119,10 @@ export function watchDirectory(
         watcher = watch(dir, { recursive: true }, (_type, file) => {
           // Same-size rewrites within one mtime tick are caught by forgetting the named file.
           if (file) dirty.add(join(dir, String(file)));
-          void rescan();
+          // Wait for writes to settle: a file read mid-write (truncated, half written) would look
+          // like deleted resources.
+          clearTimeout(settle);
+          settle = setTimeout(() => void rescan(), SETTLE_MS);
         });
         watcher.on('error', (err) =>
           logger.error({ err: String(err), dir }, 'config directory watch failed'),
@@ -128,6 +134,7 @@ export function watchDirectory(
       return events;
     },
     close() {
+      clearTimeout(settle);
       watcher?.close();
     },
   };
