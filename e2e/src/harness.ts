@@ -2,13 +2,20 @@
 export {
   type BackendSpec,
   type Backends,
+  bootstrapConfig,
+  type CallResult,
+  type CallTally,
   type EchoReply,
   type EchoRequest,
   echoClientConstructor,
   echoDefinition,
   freePortOn,
+  type NodeOptions,
+  nodeIdFor,
   startBackends,
-} from './backends.js';
+  type XdsEchoClient,
+  xdsClient,
+} from '@keel/local';
 export { Recorder, recordSubject } from './events.js';
 export {
   type ReviewsVsOptions,
@@ -30,12 +37,3 @@ export {
   startPilot,
 } from './processes.js';
 export { galleyCollections, recordingSink } from './sink.js';
-export {
-  bootstrapConfig,
-  type CallResult,
-  type CallTally,
-  type NodeOptions,
-  nodeIdFor,
-  type XdsEchoClient,
-  xdsClient,
-} from './xds-client.js';

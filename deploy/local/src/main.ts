@@ -4,7 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineFlags, parseFlagsOrExit } from '@keel/runtime';
-import { demoClient, LOCAL_PORT, LOCAL_WORKLOADS, runSplitDemo, startBackends } from './demo.js';
+import { startBackends } from './backends.js';
+import { LOCAL_PORT, LOCAL_WORKLOADS, runSplitDemo } from './demo.js';
+import { xdsClient } from './mesh-client.js';
 import { DEFAULT_PORTS, type LocalPorts, startLocalPlane } from './runner.js';
 
 const flags = defineFlags({
@@ -68,10 +70,10 @@ try {
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (f.demo) {
     backends = await startBackends(LOCAL_WORKLOADS, LOCAL_PORT);
-    const client = await demoClient(
-      `reviews.default.svc.cluster.local:${LOCAL_PORT}`,
-      `${h}:${ports.pilotGrpc}`,
+    const client = xdsClient(
+      `xds:///reviews.default.svc.cluster.local:${LOCAL_PORT}`,
       'sidecar~127.0.2.1~demo-client.default~default.svc.cluster.local',
+      `${h}:${ports.pilotGrpc}`,
     );
     print(
       `  demo             grpc backends on 127.0.1.1-6:${LOCAL_PORT}; client -> xds:///reviews.default.svc.cluster.local:${LOCAL_PORT}`,

@@ -145,7 +145,10 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
       'nats',
       nats,
       ['-js', '-a', host, '-p', String(ports.nats), '-sd', natsDir],
-      out('nats'),
+      // nats-server's start-up banner is noise here: keep its warnings and errors.
+      (line) => {
+        if (/\[(WRN|ERR|FTL)\]/.test(line)) out('nats')(line);
+      },
     );
     children.push(natsChild);
     await natsChild.waitForLine(/Server is ready/, 10_000);

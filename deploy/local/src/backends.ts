@@ -1,8 +1,6 @@
 import net from 'node:net';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { repoRoot } from '@keel/testing';
+import { serviceClient } from '@keel/proto';
 
 export interface EchoRequest {
   message: string;
@@ -12,20 +10,12 @@ export interface EchoReply {
   message: string;
 }
 
-let echoService: grpc.ServiceDefinition | undefined;
-
-/** keel.e2e.Echo from e2e/proto/echo.proto. */
+/** keel.demo.v1.Echo (proto/keel/demo/v1/echo.proto). */
 export function echoDefinition(): grpc.ServiceDefinition {
-  if (echoService) return echoService;
-  const def = protoLoader.loadSync(path.join(repoRoot(), 'e2e', 'proto', 'echo.proto'), { keepCase: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    keel: { e2e: { Echo: grpc.ServiceClientConstructor } };
-  };
-  echoService = pkg.keel.e2e.Echo.service;
-  return echoService;
+  return serviceClient('keel.demo.v1.Echo').service;
 }
 
-/** A client constructor for keel.e2e.Echo (works with `xds:///` targets once grpc-js-xds is registered). */
+/** A client constructor for keel.demo.v1.Echo (works with `xds:///` targets once grpc-js-xds is registered). */
 export function echoClientConstructor(): grpc.ServiceClientConstructor {
   return grpc.makeGenericClientConstructor(echoDefinition(), 'Echo');
 }
