@@ -72,15 +72,20 @@ function port(listening: Record<string, unknown>, key: string, service: string):
 }
 
 export interface GalleyStartOptions {
-  configDir: string;
+  /** File mode: serve this directory. */
+  configDir?: string;
+  /** Kubernetes mode: a kubeconfig file. */
+  kubeconfig?: string;
   natsUrl?: string;
   meshConfig?: string;
   extraArgs?: string[];
 }
 
-/** The real galley process in file mode on 127.0.0.1, ports 0. */
+/** The real galley process (file or Kubernetes mode) on 127.0.0.1, ports 0. */
 export async function startGalley(opts: GalleyStartOptions): Promise<GalleyProcess> {
-  const args = ['--config-dir', opts.configDir, '--host', '127.0.0.1', '--mcp-port', '0'];
+  const args = ['--host', '127.0.0.1', '--mcp-port', '0'];
+  if (opts.configDir) args.push('--config-dir', opts.configDir);
+  if (opts.kubeconfig) args.push('--kubeconfig', opts.kubeconfig);
   args.push('--monitoring-port', '0');
   if (opts.natsUrl) args.push('--nats-url', opts.natsUrl);
   if (opts.meshConfig) args.push('--mesh-config', opts.meshConfig);
