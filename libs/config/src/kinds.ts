@@ -8,6 +8,7 @@ import {
 } from './validate/client.js';
 import type { SpecValidator } from './validate/common.js';
 import {
+  validateIngress,
   validateK8sConfigMap,
   validateK8sEndpoints,
   validateK8sService,
@@ -254,6 +255,19 @@ const core = family('', 'v1', {}, [
   { kind: 'ConfigMap', plural: 'configmaps', served: false, validate: validateK8sConfigMap },
 ]).map((k) => ({ ...k, collection: `k8s/core/v1/${k.plural}`, typeName: `k8s.io.api.core.v1.${k.kind}` }));
 
+/** Kubernetes Ingress: read as a source only; Galley converts it to a Gateway and VirtualServices. */
+const ingress = ['extensions', 'networking.k8s.io'].flatMap((group) =>
+  family(
+    group,
+    'v1beta1',
+    {
+      served: false,
+      typeName: `k8s.io.api.${group === 'extensions' ? 'extensions' : 'networking'}.v1beta1.Ingress`,
+    },
+    [{ kind: 'Ingress', plural: 'ingresses', validate: validateIngress }],
+  ).map((k) => ({ ...k, collection: k.sourceCollection })),
+);
+
 /** Every kind Keel knows, Istio kinds first. */
 export const kinds: readonly KindInfo[] = Object.freeze([
   ...networking,
@@ -264,6 +278,7 @@ export const kinds: readonly KindInfo[] = Object.freeze([
   ...mixerInfo,
   ...mixerClient,
   ...legacy,
+  ...ingress,
   ...core,
 ]);
 
@@ -287,7 +302,7 @@ export function isCoreKind(k: KindInfo): boolean {
 
 /** Every istio/... collection Galley serves in its default snapshot (incl. the mesh config), sorted. */
 export function istioCollections(): string[] {
-  const list = kinds.filter((k) => !isCoreKind(k)).map((k) => k.collection);
+  const list = kinds.filter((k) => !isCoreKind(k) && k.served).map((k) => k.collection);
   return [...list, MESH_CONFIG_COLLECTION].sort();
 }
 

@@ -1,8 +1,16 @@
-import { createHash } from 'node:crypto';
-import { kindFor, MESH_CONFIG_COLLECTION } from '@keel/config';
+import { kindFor, kinds, MESH_CONFIG_COLLECTION, type MeshConfig } from '@keel/config';
 import type { McpResource, McpSnapshot } from '@keel/mcp';
 import { packStruct } from '@keel/proto';
+import { convertIngresses } from './ingress.js';
 import { type AcceptedResource, type ResourceStore, resourceKey } from './store.js';
+import { contentVersion } from './version.js';
+
+export { contentVersion };
+
+const VS = 'istio/networking/v1alpha3/virtualservices';
+const GATEWAYS = 'istio/networking/v1alpha3/gateways';
+/** Where accepted Kubernetes Ingress objects are kept (not served; converted). */
+const INGRESS_COLLECTIONS = kinds.filter((k) => k.kind === 'Ingress').map((k) => k.collection);
 
 /** The mesh config's one resource name in its collection. */
 export const MESH_CONFIG_NAME = 'istio-system/meshconfig';
@@ -40,9 +48,14 @@ export function buildSnapshot(
   version: string,
 ): McpSnapshot {
   const collections = new Map<string, readonly McpResource[]>();
+  const ingresses = INGRESS_COLLECTIONS.flatMap((c) => store.entries(c));
+  const converted =
+    ingresses.length > 0 ? convertIngresses(ingresses, mesh as unknown as MeshConfig) : undefined;
   for (const c of served) {
     if (c === MESH_CONFIG_COLLECTION) continue;
     const list = store.entries(c).map(toMcpResource);
+    if (c === VS && converted) list.push(...converted.virtualServices);
+    if (c === GATEWAYS && converted) list.push(...converted.gateways);
     list.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
     collections.set(c, list);
   }
@@ -51,12 +64,6 @@ export function buildSnapshot(
   ]);
   return { version, collections };
 }
-
-/** A short stable hash of JSON content, used as the version of resources that carry none. */
-export function contentVersion(value: unknown): string {
-  return createHash('sha1').update(JSON.stringify(value)).digest('hex').slice(0, 16);
-}
-
 /** Kinds whose body is a free-form google.protobuf.Struct, where null is a value. */
 function isFreeForm(entry: AcceptedResource): boolean {
   return kindFor(entry.resource.apiVersion, entry.resource.kind)?.typeName === 'google.protobuf.Struct';

@@ -1,10 +1,10 @@
 // Istio 1.4's Galley conformance inputs: each input comes out of MCP in the expected collection
 // with the expected body. Expected bodies are in tests/integration/conformance/testdata/*/*/basic/mcp.yaml.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseDocuments } from '@keel/config';
+import { meshConfigDefaults, parseDocuments, parseMeshConfig } from '@keel/config';
 import { unpackStruct } from '@keel/proto';
 import { sharedTestdata } from '@keel/testing';
 import { servedCollections } from '../src/index.js';
@@ -15,13 +15,12 @@ import { ResourceStore } from '../src/store.js';
 const ROOT = sharedTestdata('tests/integration/conformance/testdata');
 const NAMESPACE = 'conformance';
 /** Cases Keel does not serve, with the reason. */
-const NOT_SUPPORTED: Record<string, string> = {
-  'k8s/ingress/basic': 'Kubernetes Ingress to Gateway conversion is not implemented (documented in README)',
-};
+const NOT_SUPPORTED: Record<string, string> = {};
 
 interface Expectation {
   collection: string;
-  body: unknown;
+  /** undefined: the collection must be empty (an `empty:` check). */
+  body?: unknown;
   name?: string;
 }
 
@@ -62,13 +61,17 @@ function objectEnd(text: string, from: number): number {
 
 /** The `- collection:` / `equals: {json}` pairs of an mcp.yaml (its flow maps are JSON, indented loosely). */
 function expectations(dir: string): Expectation[] {
-  const text = readFileSync(join(dir, 'mcp.yaml'), 'utf8');
+  const text = readFileSync(join(dir, 'mcp.yaml'), 'utf8').replaceAll('{{.Namespace}}', NAMESPACE);
   const out: Expectation[] = [];
-  const re = /collection:\s*(\S+)|equals:\s*\{/g;
+  const re = /collection:\s*(\S+)|(- empty:)|equals:\s*\{/g;
   let collection = '';
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m[1]) {
       collection = m[1];
+      continue;
+    }
+    if (m[2]) {
+      out.push({ collection });
       continue;
     }
     const open = m.index + m[0].length - 1;
@@ -139,10 +142,24 @@ describe('Galley conformance (Istio 1.4 testdata)', () => {
       });
       ingestor.applyOriginSet('input.yaml', resources, []);
       assert.deepEqual(rejected, [], 'every conformance input is valid');
-      const snap = buildSnapshot(store, servedCollections(), {}, '1');
+      const meshFile = join(dir, 'meshconfig.yaml');
+      const mesh = existsSync(meshFile)
+        ? parseMeshConfig(readFileSync(meshFile, 'utf8'), meshFile)
+        : { ok: true as const, value: meshConfigDefaults() };
+      assert.ok(mesh.ok, 'mesh config parses');
+      const snap = buildSnapshot(
+        store,
+        servedCollections(),
+        mesh.value as unknown as Record<string, unknown>,
+        '1',
+      );
       for (const exp of expectations(dir)) {
         const served = snap.collections.get(exp.collection);
         assert.ok(served, `collection ${exp.collection} is served`);
+        if (exp.body === undefined) {
+          assert.deepEqual(served, [], `${exp.collection} is empty`);
+          continue;
+        }
         const bodies = served.map((r) => ({ name: r.metadata.name, body: unpackStruct(r.body) }));
         const match = bodies.filter((b) => contains(b.body, exp.body));
         assert.equal(

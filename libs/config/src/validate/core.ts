@@ -88,3 +88,27 @@ export const validateK8sConfigMap: SpecValidator = (body) => {
   }
   return errs;
 };
+
+/** extensions|networking.k8s.io/v1beta1 Ingress spec: backend, rules[].host/http.paths[].backend, tls. */
+export const validateIngress: SpecValidator = (body) => {
+  const errs: FieldError[] = [];
+  topLevel(body, ['backend', 'rules', 'tls', 'ingressClassName'], errs);
+  const backend = (b: unknown, path: string) => {
+    const o = obj(b);
+    must(
+      typeof o.serviceName === 'string' && o.serviceName !== '',
+      join(path, 'serviceName'),
+      'serviceName is required',
+      errs,
+    );
+    must(o.servicePort !== undefined, join(path, 'servicePort'), 'servicePort is required', errs);
+  };
+  if (body.backend !== undefined) backend(body.backend, 'backend');
+  arr(body.rules).forEach((r, i) => {
+    const rule = obj(r);
+    arr(obj(rule.http).paths).forEach((p, j) =>
+      backend(obj(p).backend, join(join(join(join(join('rules', i), 'http'), 'paths'), j), 'backend')),
+    );
+  });
+  return errs;
+};

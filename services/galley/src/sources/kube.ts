@@ -27,7 +27,11 @@ export interface KubeSource {
 
 /** The kinds Galley reads from Kubernetes: every Istio kind and the core kinds with a collection. */
 export function watchedKinds(): KindInfo[] {
-  return kinds.filter((k) => k.kind !== 'ConfigMap' && k.collection !== '');
+  // Ingress is read once, from networking.k8s.io (the API server serves the same objects under extensions).
+  return kinds.filter(
+    (k) =>
+      k.kind !== 'ConfigMap' && k.collection !== '' && !(k.kind === 'Ingress' && k.group === 'extensions'),
+  );
 }
 
 /** Informers for every watched kind feeding the ingestor (validation included), plus the mesh ConfigMap. */
