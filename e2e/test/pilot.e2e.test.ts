@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Bus, connectBus, Subjects, type XdsNackEvent } from '@keel/bus';
+import { type Bus, connectBus, type PilotStatusReply, Subjects, type XdsNackEvent } from '@keel/bus';
 import { type NatsServer, startNats, type TempDir, tempDir, waitFor } from '@keel/testing';
 import {
   type Backends,
@@ -108,6 +108,14 @@ describe('pilot process with galley, real nats-server, proxyless grpc-js-xds cli
     assert.deepEqual(only(jason), ['reviews-v2']);
     const rest = await client('header-other').callMany(200);
     assert.deepEqual(only(rest), ['reviews-v1', 'reviews-v3']);
+  });
+
+  it('answers keel.pilot.status over NATS with its connected proxies', async () => {
+    const replies = await bus.requestMany<PilotStatusReply>(Subjects.pilotStatus, {}, 1000);
+    assert.equal(replies.length, 1, 'one pilot replica answers');
+    const ids = replies[0]!.proxies.map((p) => p.proxy);
+    assert.ok(ids.includes(main.nodeId), `${main.nodeId} in ${ids.join(', ')}`);
+    assert.ok(replies[0]!.pilot.length > 0);
   });
 
   it('splits 80/20 within 5 points over 1,000 calls', async (t) => {
