@@ -63,7 +63,10 @@ export interface Galley {
   ready(): boolean;
   store: ResourceStore;
   mcp: McpSource;
-  /** `nack` (McpNackEvent) when a sink rejects a response; `snapshot` (version) on each publish. */
+  /**
+   * `nack` (McpNackEvent) when a sink rejects a response; `snapshot` (version) on each publish;
+   * `certificate` when the webhook starts serving a reloaded certificate.
+   */
   events: EventEmitter;
 }
 
@@ -251,6 +254,7 @@ export function createGalley(opts: GalleyOptions): Galley {
           onChange: (pair) => {
             webhook?.setCertificate(pair.cert, pair.key);
             metrics.certKeyUpdates.inc();
+            events.emit('certificate');
           },
         });
         tlsWatch = tls;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A throwaway CA and a server certificate for `localhost`/127.0.0.1 signed by it (openssl CLI). */
@@ -7,6 +7,7 @@ export function makeTestCerts(
   dir: string,
   cn = 'istio-galley.istio-system.svc',
 ): { ca: string; cert: string; key: string; certFile: string; keyFile: string } {
+  mkdirSync(dir, { recursive: true });
   const p = (f: string) => join(dir, f);
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   run([

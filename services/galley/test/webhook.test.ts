@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { request } from 'node:https';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '@keel/runtime';
-import { tempDir } from '@keel/testing';
+import { tempDir, withTimeout } from '@keel/testing';
 import { createGalley, type Galley } from '../src/index.js';
 import { makeTestCerts } from './certs.js';
 
@@ -27,6 +30,7 @@ function post(
         method: 'POST',
         ca,
         servername: 'localhost',
+        agent: false,
         headers: { 'content-type': contentType },
       },
       (res) => {
@@ -70,10 +74,12 @@ describe('galley validating webhook over real HTTPS', () => {
   let port: number;
   let ca: string;
   let dir: { path: string; cleanup(): Promise<void> };
+  let certFiles: { certFile: string; keyFile: string };
 
   before(async () => {
     dir = await tempDir('galley-webhook-');
     const certs = makeTestCerts(dir.path);
+    certFiles = certs;
     ca = certs.ca;
     galley = createGalley({
       configDir: dir.path,
@@ -136,6 +142,20 @@ describe('galley validating webhook over real HTTPS', () => {
   it('allows deletes without validating', async () => {
     const r = await post(port, ca, '/admitpilot', review('admission.k8s.io/v1', 'del', badVs, 'DELETE'));
     assert.equal(r.body.response.allowed, true);
+  });
+
+  it('serves a replaced certificate without a restart', async () => {
+    const reloaded = new Promise<void>((resolve) => galley.events.once('certificate', () => resolve()));
+    const next = makeTestCerts(join(dir.path, 'next'));
+    await rename(next.certFile, certFiles.certFile);
+    await rename(next.keyFile, certFiles.keyFile);
+    await withTimeout(reloaded, 5000, 'certificate reload');
+    const r = await post(port, next.ca, '/admitpilot', review('admission.k8s.io/v1', 'after-reload', goodVs));
+    assert.equal(r.body.response.allowed, true, 'the new CA verifies the served certificate');
+    await assert.rejects(
+      post(port, ca, '/admitpilot', review('admission.k8s.io/v1', 'old-ca', goodVs)),
+      /certificate/,
+    );
   });
 
   it('answers 400 for an empty or malformed body and 415 for a wrong content type', async () => {
