@@ -156,6 +156,7 @@ describe('galley validating webhook over real HTTPS', () => {
       post(port, ca, '/admitpilot', review('admission.k8s.io/v1', 'old-ca', goodVs)),
       /certificate/,
     );
+    ca = next.ca;
   });
 
   it('answers 400 for an empty or malformed body and 415 for a wrong content type', async () => {
