@@ -4,6 +4,7 @@ import { type Document, LineCounter, parseAllDocuments, type YAMLError } from 'y
 import { ErrorCode, sourceError } from './errors.js';
 import { isCoreKind, kindFor } from './kinds.js';
 import type { ConfigError, ObjectMeta, Resource, SourceRef } from './types.js';
+import { fastLoad, hasDirective, splitDocuments } from './yaml-fast.js';
 
 /** What parsing produced: every resource that could be read, and every problem found. */
 export interface ParseResult {
@@ -101,34 +102,36 @@ export function toResource(
   return { resource };
 }
 
-function yamlError(err: YAMLError, lc: LineCounter, file: string | undefined): ConfigError {
-  const line = lc.linePos(err.pos[0]).line;
+function yamlError(err: YAMLError, lc: LineCounter, file: string | undefined, base: number): ConfigError {
+  const line = lc.linePos(err.pos[0]).line + base;
   const code = err.code === 'DUPLICATE_KEY' ? ErrorCode.DUPLICATE_KEY : ErrorCode.YAML_SYNTAX;
   const message = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
   return sourceError(code, message, sourceAt(file, line));
 }
 
-function nodeLine(node: unknown, lc: LineCounter): number | undefined {
+function nodeLine(node: unknown, lc: LineCounter, base: number): number | undefined {
   const range = (node as { range?: [number, number, number] } | null)?.range;
-  return range ? lc.linePos(range[0]).line : undefined;
+  return range ? lc.linePos(range[0]).line + base : undefined;
 }
 
+/** One document through the `yaml` package; `base` is added to every line (0 for a whole stream). */
 function addDocument(
   doc: Document.Parsed,
   lc: LineCounter,
   file: string | undefined,
+  base: number,
   out: ParseResult,
 ): void {
   if (doc.errors.length > 0) {
-    for (const err of doc.errors) out.errors.push(yamlError(err, lc, file));
+    for (const err of doc.errors) out.errors.push(yamlError(err, lc, file, base));
     return;
   }
-  const line = nodeLine(doc.contents, lc) ?? lc.linePos(doc.range[0]).line;
+  const line = nodeLine(doc.contents, lc, base) ?? lc.linePos(doc.range[0]).line + base;
   const value: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (value === null || value === undefined) return;
-  if (isObj(value) && value.kind === 'List' && Array.isArray(value.items)) {
+  if (isList(value)) {
     value.items.forEach((item, i) => {
-      const itemLine = nodeLine(doc.getIn(['items', i], true), lc) ?? line;
+      const itemLine = nodeLine(doc.getIn(['items', i], true), lc, base) ?? line;
       add(toResource(item, sourceAt(file, itemLine)), out);
     });
     return;
@@ -136,24 +139,49 @@ function addDocument(
   add(toResource(value, sourceAt(file, line)), out);
 }
 
+function isList(value: unknown): value is Obj & { items: unknown[] } {
+  return isObj(value) && value.kind === 'List' && Array.isArray(value.items);
+}
+
 function add(r: { resource: Resource } | { error: ConfigError }, out: ParseResult): void {
   if ('resource' in r) out.resources.push(r.resource);
   else out.errors.push(r.error);
 }
 
-/** Parses a multi-document YAML (or JSON) text; one bad document does not hide the others. */
-export function parseDocuments(text: string, file?: string): ParseResult {
-  const out: ParseResult = { resources: [], errors: [] };
+/** Parses `text` (a stream or one document) with the `yaml` package; lines shifted by `base`. */
+function parseWithYaml(text: string, file: string | undefined, base: number, out: ParseResult): void {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc });
   for (const doc of docs) {
     try {
-      addDocument(doc as Document.Parsed, lc, file, out);
+      addDocument(doc as Document.Parsed, lc, file, base, out);
     } catch (err) {
       // toJS throws on alias abuse (e.g. billion laughs): report it as a syntax error of that document.
-      const line = lc.linePos(doc.range[0]).line;
+      const line = lc.linePos(doc.range[0]).line + base;
       out.errors.push(sourceError(ErrorCode.YAML_SYNTAX, (err as Error).message, sourceAt(file, line)));
     }
+  }
+}
+
+/**
+ * Parses a multi-document YAML (or JSON) text; one bad document does not hide the others.
+ * Each document is loaded with js-yaml (fast); the `yaml` package takes over for a document that
+ * js-yaml rejects or that uses syntax the two could read differently, and for List documents.
+ */
+export function parseDocuments(text: string, file?: string): ParseResult {
+  const out: ParseResult = { resources: [], errors: [] };
+  if (hasDirective(text)) {
+    parseWithYaml(text, file, 0, out);
+    return out;
+  }
+  for (const chunk of splitDocuments(text)) {
+    const fast = fastLoad(chunk);
+    if (fast === undefined || isList(fast.value)) {
+      parseWithYaml(chunk.text, file, chunk.line - 1, out);
+      continue;
+    }
+    if (fast.value === null || fast.value === undefined) continue;
+    add(toResource(fast.value, sourceAt(file, fast.line)), out);
   }
   return out;
 }

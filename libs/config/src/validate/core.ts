@@ -92,7 +92,14 @@ export const validateK8sConfigMap: SpecValidator = (body) => {
 /** extensions|networking.k8s.io/v1beta1 Ingress spec: backend, rules[].host/http.paths[].backend, tls. */
 export const validateIngress: SpecValidator = (body) => {
   const errs: FieldError[] = [];
-  topLevel(body, ['backend', 'rules', 'tls', 'ingressClassName'], errs);
+  for (const k of Object.keys(body)) {
+    if (!['backend', 'rules', 'tls', 'ingressClassName'].includes(k))
+      errs.push({ field: k, message: `unknown field "${k}"` });
+  }
+  for (const k of ['rules', 'tls']) {
+    if (body[k] !== undefined && body[k] !== null && !Array.isArray(body[k]))
+      errs.push({ field: k, message: `${k} must be a list` });
+  }
   const backend = (b: unknown, path: string) => {
     const o = obj(b);
     must(
@@ -106,9 +113,9 @@ export const validateIngress: SpecValidator = (body) => {
   if (body.backend !== undefined) backend(body.backend, 'backend');
   arr(body.rules).forEach((r, i) => {
     const rule = obj(r);
-    arr(obj(rule.http).paths).forEach((p, j) =>
-      backend(obj(p).backend, join(join(join(join(join('rules', i), 'http'), 'paths'), j), 'backend')),
-    );
+    arr(obj(rule.http).paths).forEach((p, j) => {
+      backend(obj(p).backend, join(join(join(join(join('rules', i), 'http'), 'paths'), j), 'backend'));
+    });
   });
   return errs;
 };
