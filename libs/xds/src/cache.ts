@@ -1,5 +1,6 @@
 import { XDS_ORDER } from '@keel/proto';
-import { versionOf, type XdsResource } from './resource.js';
+import { type Answer, answerFor, type NameSet, nameSet, type Reply } from './answer.js';
+import type { XdsResource } from './resource.js';
 import type { Snapshot } from './snapshot.js';
 
 /** A state-of-the-world answer: the full set of requested resources at `version`. */
@@ -37,9 +38,11 @@ type Watch =
       kind: 'sotw';
       typeUrl: string;
       fired: boolean;
-      names: readonly string[];
+      names: NameSet;
       known: string;
-      cb: (r: SotwResponse) => void;
+      /** Partial mode: the answer the stream's client holds; only what differs from it is sent. */
+      held?: Answer;
+      cb: (r: Reply, full: Answer) => void;
     }
   | { kind: 'delta'; typeUrl: string; fired: boolean; state: DeltaState; cb: (r: DeltaResponse) => void };
 
@@ -48,25 +51,15 @@ const orderOf = (typeUrl: string): number => {
   return i < 0 ? XDS_ORDER.length : i;
 };
 
-/** SotW answer for `names` (empty: all), or undefined when the client's `known` version is current. */
+/** SotW answer for `names` (empty: all), or undefined when the client's `known` version is current. Memoized per snapshot. */
 export function sotwAnswer(
   snapshot: Snapshot,
   typeUrl: string,
   names: readonly string[],
   known: string,
 ): SotwResponse | undefined {
-  if (snapshot.version(typeUrl) === '') return undefined;
-  const all = snapshot.resources(typeUrl);
-  let resources: XdsResource[];
-  let version: string;
-  if (names.length === 0) {
-    resources = [...all.values()];
-    version = snapshot.version(typeUrl);
-  } else {
-    resources = names.flatMap((n) => all.get(n) ?? []);
-    version = versionOf(resources, names);
-  }
-  return version === known ? undefined : { typeUrl, version, resources };
+  const a = answerFor(snapshot, typeUrl, nameSet(names));
+  return a && a.version !== known ? a : undefined;
 }
 
 /** Delta answer: resources in scope whose version differs from what the client has, and known names now gone. */
@@ -124,12 +117,29 @@ export class SnapshotCache {
     knownVersion: string,
     cb: (r: SotwResponse) => void,
   ): () => void {
+    return this.watchSotw(nodeId, typeUrl, nameSet(names), knownVersion, undefined, cb);
+  }
+
+  /**
+   * SotW watch on a shared name set. Without `held`, `cb` gets the full answer once its version differs from
+   * `knownVersion`; with `held`, once the answer differs from `held`, `cb` gets only the resources `held`
+   * lacks (possibly none, e.g. after an unsubscribe) and the full answer the client then holds.
+   */
+  watchSotw(
+    nodeId: string,
+    typeUrl: string,
+    names: NameSet,
+    knownVersion: string,
+    held: Answer | undefined,
+    cb: (r: Reply, full: Answer) => void,
+  ): () => void {
     return this.register(nodeId, {
       kind: 'sotw',
       typeUrl,
       fired: false,
-      names: [...names],
+      names,
       known: knownVersion,
+      held,
       cb,
     });
   }
@@ -180,11 +190,10 @@ export class SnapshotCache {
   private evaluate(w: Watch, snapshot: Snapshot): void {
     if (w.fired) return;
     if (w.kind === 'sotw') {
-      const r = sotwAnswer(snapshot, w.typeUrl, w.names, w.known);
-      if (r) {
-        w.fired = true;
-        w.cb(r);
-      }
+      const full = answerFor(snapshot, w.typeUrl, w.names);
+      if (!full || full.version === (w.held ? w.held.version : w.known)) return;
+      w.fired = true;
+      w.cb(w.held ? full.diffFrom(w.held) : full, full);
     } else {
       const r = deltaAnswer(snapshot, w.typeUrl, w.state);
       if (r) {

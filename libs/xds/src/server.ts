@@ -15,6 +15,7 @@ import {
   type NodeInfo,
   type SotwRequest,
   type SotwWire,
+  writeFramedAsIs,
   XDS_SERVICES,
   type XdsService,
 } from './wire.js';
@@ -30,7 +31,13 @@ export interface XdsServerOptions {
 }
 
 export interface XdsServer {
-  /** Registers ADS and CDS/EDS/LDS/RDS (stream, delta, fetch) on a grpc-js server. */
+  /**
+   * Registers ADS and CDS/EDS/LDS/RDS (stream, delta, fetch) on a grpc-js server.
+   * Server options that matter at mesh scale: 'grpc.max_receive_message_length' (default 4 MB; SotW
+   * requests name every EDS/RDS resource). grpc-js 1.14 servers have no HTTP/2 window option: how much of a
+   * response is in flight is the client's window ('grpc-node.flow_control_window' on grpc-js channels,
+   * initial_stream/connection_window_size on Envoy).
+   */
   addTo(server: grpc.Server): void;
   /** Open streams and their per-type state. */
   streams(): StreamInfo[];
@@ -63,6 +70,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   /** Serves one bidi stream: the first request must name the node; every request is handled in arrival order. */
   function serve(call: Duplex, kind: Kind, fixedType: string | undefined): void {
     let session: StreamSession<any> | undefined;
+    writeFramedAsIs(call);
     const fail = (code: grpc.status, details: string) => {
       if (session) session.fail(code, details);
       else call.emit('error', { code, details });

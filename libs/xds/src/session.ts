@@ -18,7 +18,7 @@ export interface TypeStatus {
   versionSent: string;
   versionAcked: string;
   nonceAcked: string;
-  /** Subscribed names; [] is wildcard for SotW, '*' marks wildcard for delta. */
+  /** Subscribed names; [] is wildcard for SotW, '*' marks wildcard for delta. Shared: do not mutate. */
   names: string[];
   lastNack?: NackInfo;
 }
@@ -74,7 +74,7 @@ export class TypeState implements TypeStatus {
 
   status(): TypeStatus {
     const { nonceSent, versionSent, versionAcked, nonceAcked, lastNack } = this;
-    return { nonceSent, versionSent, versionAcked, nonceAcked, names: [...this.names], lastNack };
+    return { nonceSent, versionSent, versionAcked, nonceAcked, names: this.names, lastNack };
   }
 }
 

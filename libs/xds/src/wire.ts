@@ -78,6 +78,50 @@ function errorOf(e: Obj | undefined): ErrorDetail | undefined {
   return e ? { code: e.code ?? 0, message: e.message ?? '' } : undefined;
 }
 
+/** A DiscoveryResponse without its nonce, encoded once for every stream that sends it. */
+export function encodeSotwBody(
+  version: string,
+  typeUrl: string,
+  resources: readonly { typeUrl: string; encoded: Uint8Array }[],
+): Buffer {
+  const anys = resources.map((r) => ({ type_url: r.typeUrl, value: r.encoded }));
+  return encode(`${PKG}DiscoveryResponse`, { version_info: version, resources: anys, type_url: typeUrl });
+}
+
+/** `body` plus the nonce field: protobuf merges concatenated fields, so this is the full response. */
+export function withNonce(body: Buffer, nonce: string): Buffer {
+  return Buffer.concat([body, encode(`${PKG}DiscoveryResponse`, { nonce })]);
+}
+
+/** A gRPC length-prefixed message (flag byte, 4-byte big-endian length, message), built once, written to many streams. */
+export class Framed {
+  readonly bytes: Buffer;
+  constructor(message: Buffer) {
+    this.bytes = Buffer.allocUnsafe(message.length + 5);
+    this.bytes.writeUInt8(0, 0);
+    this.bytes.writeUInt32BE(message.length, 1);
+    message.copy(this.bytes, 5);
+  }
+  get message(): Buffer {
+    return this.bytes.subarray(5);
+  }
+}
+
+/**
+ * Lets a grpc-js server call write Framed messages as they are. grpc-js (1.14) copies every serialized
+ * message into a new framed buffer; this hooks the call's own framing step (`serializeMessage` of the
+ * interceptor-less base call) so a shared Framed reaches HTTP/2 uncopied. When the call has another shape
+ * (interceptors, another grpc-js) nothing is hooked and the codec's `message` path is used: same bytes, one copy.
+ */
+export function writeFramedAsIs(call: unknown): void {
+  const inner = (call as { call?: { serializeMessage?: unknown } }).call;
+  const original = inner?.serializeMessage;
+  if (!inner || typeof original !== 'function') return;
+  inner.serializeMessage = function (this: unknown, m: unknown): Buffer {
+    return m instanceof Framed ? m.bytes : original.call(this, m);
+  };
+}
+
 export function decodeSotwRequest(bytes: Buffer): SotwRequest {
   const m = decode(`${PKG}DiscoveryRequest`, bytes);
   return {
@@ -109,7 +153,8 @@ const sotwMethod = (path: string, requestStream: boolean, responseStream: boolea
   responseStream,
   requestSerialize: (r: object) => encode(`${PKG}DiscoveryRequest`, r),
   requestDeserialize: decodeSotwRequest,
-  responseSerialize: (r: SotwWire) => encode(`${PKG}DiscoveryResponse`, r),
+  responseSerialize: (r: SotwWire | Buffer | Framed) =>
+    r instanceof Framed ? r.message : Buffer.isBuffer(r) ? r : encode(`${PKG}DiscoveryResponse`, r),
   responseDeserialize: (b: Buffer) => decode(`${PKG}DiscoveryResponse`, b),
 });
 

@@ -137,7 +137,7 @@ test('a request with a stale nonce is ignored', async () => {
   await ack(r, ['r1']);
 });
 
-test('RDS re-subscription answers with exactly the requested names that exist', async () => {
+test('RDS re-subscription sends only the newly subscribed names that exist (partial SotW)', async () => {
   h.cache.setSnapshot(NODE, snap({ cds: 1, eds: 2, lds: 1, rds: 2 }, ['r2', 'r3']));
   assert.equal(ads.pending(), 0);
   const rds = streamOf(h.xds, NODE).types[RDS]!;
@@ -150,7 +150,7 @@ test('RDS re-subscription answers with exactly the requested names that exist', 
   });
   const r = await ads.next();
   assert.equal(r.type_url, RDS);
-  assert.deepEqual(names(r), ['r1', 'r2']);
+  assert.deepEqual(names(r), ['r2'], 'r1 is held already and unchanged');
   await ack(r, ['r1', 'r2', 'missing']);
   assert.deepEqual(streamOf(h.xds, NODE).types[RDS]!.names, ['r1', 'r2', 'missing']);
 });
@@ -159,6 +159,7 @@ test('a NACK is recorded and the rejected version is not resent', async () => {
   h.cache.setSnapshot(NODE, snap({ cds: 1, eds: 2, lds: 1, rds: 3 }, ['r2', 'r3']));
   const r = await ads.next();
   assert.equal(r.type_url, RDS);
+  assert.deepEqual(names(r), ['r1'], 'only the changed route config');
   const nacked = waitEvent(h.events, 'nack', (_s, t) => t === RDS);
   const acked = streamOf(h.xds, NODE).types[RDS]!.versionAcked;
   ads.write({

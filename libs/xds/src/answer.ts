@@ -1,0 +1,127 @@
+import { TypeUrl } from '@keel/proto';
+import { versionOf, type XdsResource } from './resource.js';
+import type { Snapshot } from './snapshot.js';
+import { encodeSotwBody, Framed, withNonce } from './wire.js';
+
+/** Types whose SotW responses may carry only changed resources (clients keep the names not mentioned). */
+export const PARTIAL_TYPES: ReadonlySet<string> = new Set([
+  TypeUrl.ClusterLoadAssignment,
+  TypeUrl.RouteConfiguration,
+]);
+
+/** A requested name list with its memo key; streams reuse one while a client keeps asking the same names. */
+export interface NameSet {
+  readonly names: readonly string[];
+  readonly key: string;
+}
+
+export const WILDCARD: NameSet = Object.freeze({ names: Object.freeze([]) as readonly string[], key: '' });
+
+export function nameSet(names: readonly string[]): NameSet {
+  return names.length === 0 ? WILDCARD : { names: [...names], key: names.join('\n') };
+}
+
+/** `names` as a NameSet, reusing `previous` when the list is the same. */
+export function sameOrNew(previous: NameSet | undefined, names: readonly string[]): NameSet {
+  if (previous && previous.names.length === names.length && previous.names.every((n, i) => n === names[i]))
+    return previous;
+  return nameSet(names);
+}
+
+let replies = 0;
+
+/**
+ * A SotW response shared by every stream sending it: resources, version, and the bytes, encoded once.
+ * Its `nonce` is unique to it (replies are numbered in creation order), so a stream sending replies in
+ * increasing `seq` can send `framed()` as is; a stream meeting one again appends its own nonce to `encoded()`.
+ */
+export class Reply {
+  readonly seq = ++replies;
+  readonly nonce = `r${this.seq}`;
+  private bytes?: Framed;
+  private bodyLength = 0;
+  private names?: string[];
+
+  constructor(
+    readonly typeUrl: string,
+    readonly version: string,
+    readonly resources: readonly XdsResource[],
+  ) {}
+
+  /** The DiscoveryResponse bytes without a nonce. */
+  encoded(): Buffer {
+    return this.framed().message.subarray(0, this.bodyLength);
+  }
+
+  /** The DiscoveryResponse with `nonce`, gRPC-framed; encoded once. */
+  framed(): Framed {
+    if (!this.bytes) {
+      const body = encodeSotwBody(this.version, this.typeUrl, this.resources);
+      this.bodyLength = body.length;
+      this.bytes = new Framed(withNonce(body, this.nonce));
+    }
+    return this.bytes;
+  }
+
+  resourceNames(): string[] {
+    this.names ??= this.resources.map((r) => r.name);
+    return this.names;
+  }
+}
+
+/** The full SotW answer of one snapshot for one type and name set; memoized per snapshot. */
+export class Answer extends Reply {
+  private byName?: Map<string, string>;
+  private readonly diffs = new WeakMap<Answer, Reply>();
+
+  /** name -> version of every resource in the answer. */
+  versions(): ReadonlyMap<string, string> {
+    this.byName ??= new Map(this.resources.map((r) => [r.name, r.version]));
+    return this.byName;
+  }
+
+  /** The resources of this answer a client holding `held` lacks (absent there, or another version). */
+  diffFrom(held: Answer): Reply {
+    let d = this.diffs.get(held);
+    if (!d) {
+      const had = held.versions();
+      d = new Reply(
+        this.typeUrl,
+        this.version,
+        this.resources.filter((r) => had.get(r.name) !== r.version),
+      );
+      this.diffs.set(held, d);
+    }
+    return d;
+  }
+}
+
+/** snapshot -> type URL -> name set key -> answer (name set keys are long: looked up without concatenation). */
+const memo = new WeakMap<Snapshot, Map<string, Map<string, Answer>>>();
+
+/** The answer of `snapshot` for `typeUrl` and `names` (empty: all); undefined when the type is not served. */
+export function answerFor(snapshot: Snapshot, typeUrl: string, names: NameSet): Answer | undefined {
+  const all = snapshot.version(typeUrl);
+  if (all === '') return undefined;
+  let byType = memo.get(snapshot);
+  if (!byType) {
+    byType = new Map();
+    memo.set(snapshot, byType);
+  }
+  let answers = byType.get(typeUrl);
+  if (!answers) {
+    answers = new Map();
+    byType.set(typeUrl, answers);
+  }
+  let a = answers.get(names.key);
+  if (!a) {
+    const byName = snapshot.resources(typeUrl);
+    if (names.names.length === 0) a = new Answer(typeUrl, all, [...byName.values()]);
+    else {
+      const resources = names.names.flatMap((n) => byName.get(n) ?? []);
+      a = new Answer(typeUrl, versionOf(resources, names.names), resources);
+    }
+    answers.set(names.key, a);
+  }
+  return a;
+}

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lookupType, TypeUrl } from '@keel/proto';
+import { encodeSotwBody, Framed, withNonce, writeFramedAsIs } from '../src/wire.js';
+import { edsCluster } from './helpers.js';
+
+test('a shared body plus an appended nonce decodes as one DiscoveryResponse; Framed carries the gRPC prefix', () => {
+  const body = encodeSotwBody('v1', TypeUrl.Cluster, [edsCluster('c1'), edsCluster('c2')]);
+  const framed = new Framed(withNonce(body, 'n7'));
+  assert.equal(framed.bytes[0], 0);
+  assert.equal(framed.bytes.readUInt32BE(1), framed.bytes.length - 5);
+  const Response = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
+  const m = Response.toObject(Response.decode(framed.message)) as Record<string, any>;
+  assert.equal(m.version_info, 'v1');
+  assert.equal(m.type_url, TypeUrl.Cluster);
+  assert.equal(m.nonce, 'n7');
+  assert.equal(m.resources.length, 2);
+});
+
+test('writeFramedAsIs passes Framed bytes through the call framing step and leaves other messages to it', () => {
+  const framed = new Framed(Buffer.from([1, 2, 3]));
+  const inner = { serializeMessage: (m: unknown) => Buffer.from(`copied:${String(m)}`) };
+  writeFramedAsIs({ call: inner });
+  assert.equal(inner.serializeMessage(framed), framed.bytes, 'no copy');
+  assert.equal(inner.serializeMessage('x').toString(), 'copied:x');
+  assert.doesNotThrow(() => writeFramedAsIs({ call: {} }), 'another call shape is left alone');
+});
