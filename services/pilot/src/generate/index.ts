@@ -2,13 +2,14 @@
 import { encodeMessage, findUnknownFields } from '@keel/proto';
 import { FilterNames } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
-import { buildClusters } from './clusters.js';
+import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
-import { applyEnvoyFilters, type EnvoyFilterStats } from './envoyfilter.js';
+import { applyEnvoyFilters, type EnvoyFilterStats, envoyFiltersFor } from './envoyfilter.js';
 import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
-import { buildSidecarListeners, sidecarIngressClusters } from './listeners.js';
-import { type ListenerStats, newListenerStats } from './listeners-common.js';
+import { buildSidecarListeners, sidecarIngressClusters, virtualInboundListener } from './listeners.js';
+import { byName, type ListenerStats, newListenerStats } from './listeners-common.js';
+import { buildInboundListeners } from './listeners-inbound.js';
 import type { EnvoyObject } from './route-spec.js';
 import { buildSidecarRoutes } from './routes.js';
 
@@ -95,6 +96,86 @@ export function generateProxyResources(
     routes,
   };
   return applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters);
+}
+
+/**
+ * True when the proxy's output splits into a part shared by its scope (outbound clusters, endpoints,
+ * outbound listeners, routes) and its own inbound part: an Envoy sidecar without Sidecar ingress,
+ * Mixer or EnvoyFilters selecting it. Then `assembleSidecarResources` equals `generateProxyResources`.
+ */
+export function splitsByScope(push: PushContext, proxy: MeshProxy): boolean {
+  return (
+    proxy.type === 'sidecar' &&
+    proxy.generator === 'envoy' &&
+    push.mesh.mixerCheckServer === undefined &&
+    push.mesh.mixerReportServer === undefined &&
+    push.sidecarScope(proxy).sidecar?.spec.ingress === undefined &&
+    envoyFiltersFor(push, proxy).length === 0
+  );
+}
+
+/** The scope-shared part: the proxy's resources as if it had no service instances. */
+export function generateScopeResources(
+  push: PushContext,
+  proxy: MeshProxy,
+  stats?: GenerateStats,
+): ProxyResources {
+  return generateProxyResources(push, { ...proxy, serviceInstances: [] }, stats);
+}
+
+/** The proxy-specific part of a splitting sidecar: inbound clusters, inbound listeners, virtualInbound. */
+export interface InboundResources {
+  clusters: EnvoyObject[];
+  /** Inbound listeners by name. */
+  listeners: EnvoyObject[];
+  /** Built by `assembleSidecarResources` (it needs the kept inbound listeners). */
+  proxy: MeshProxy;
+  push: PushContext;
+}
+
+export function generateInboundResources(
+  push: PushContext,
+  proxy: MeshProxy,
+  stats?: ListenerStats,
+): InboundResources {
+  return {
+    clusters: inboundClusters(push, proxy),
+    listeners: buildInboundListeners(push, proxy, stats).sort(byName),
+    proxy,
+    push,
+  };
+}
+
+const byClusterName = (a: EnvoyObject, b: EnvoyObject) =>
+  String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0;
+
+/**
+ * `generateProxyResources` of a splitting sidecar from its scope's shared part and its own inbound
+ * part; the shared objects are reused as they are. Returns also the proxy-specific objects.
+ */
+export function assembleSidecarResources(
+  shared: ProxyResources,
+  inbound: InboundResources,
+): { resources: ProxyResources; own: { clusters: EnvoyObject[]; listeners: EnvoyObject[] } } {
+  const outbound = shared.listeners.slice(2) as EnvoyObject[];
+  const names = new Set(outbound.map((l) => String(l.name)));
+  const kept = inbound.listeners.filter((l) => {
+    if (names.has(String(l.name))) return false;
+    names.add(String(l.name));
+    return true;
+  });
+  const inboundKept = kept.filter((l) => l.traffic_direction === 'INBOUND');
+  const vin = virtualInboundListener(inbound.push, inbound.proxy, inboundKept);
+  const clusters = [...(shared.clusters as EnvoyObject[]), ...inbound.clusters].sort(byClusterName);
+  return {
+    resources: {
+      clusters,
+      endpoints: shared.endpoints,
+      listeners: [shared.listeners[0]!, vin, ...outbound, ...kept],
+      routes: shared.routes,
+    },
+    own: { clusters: inbound.clusters, listeners: [vin, ...kept] },
+  };
 }
 
 /** Every problem with a resource set: unknown fields per resource, missing RDS names and missing EDS assignments. */

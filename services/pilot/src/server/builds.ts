@@ -2,7 +2,16 @@
 import { TypeUrl } from '@keel/proto';
 import { makeResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
-import { edsClusterNames, type GenerateStats, generateProxyResources } from '../generate/index.js';
+import {
+  assembleSidecarResources,
+  edsClusterNames,
+  type GenerateStats,
+  generateInboundResources,
+  generateProxyResources,
+  generateScopeResources,
+  splitsByScope,
+} from '../generate/index.js';
+import { labelsSubset } from '../generate/route-match.js';
 import { parseSubsetKey } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 
@@ -45,6 +54,7 @@ function identity(proxy: MeshProxy): unknown[] {
  * and the proxy's own identity when inbound config, Sidecar ingress, a gateway or Mixer attributes name it.
  */
 export function configKey(push: PushContext, proxy: MeshProxy): string {
+  if (splitsByScope(push, proxy)) return sharedKey(push, proxy);
   const scope = push.sidecarScope(proxy);
   const check =
     proxy.metadata['policy.istio.io/check'] ?? proxy.workload?.annotations['policy.istio.io/check'] ?? '';
@@ -66,6 +76,46 @@ export function configKey(push: PushContext, proxy: MeshProxy): string {
   ];
   if (needsIdentity) parts.push(identity(proxy), proxy.metadata.ISTIO_VERSION ?? '');
   return JSON.stringify(parts);
+}
+
+const selectorCache = new WeakMap<PushContext, Array<Record<string, string>>>();
+
+/** Every distinct `sourceLabels` selector of the VirtualServices (what outbound routes read of proxy labels). */
+function sourceSelectors(push: PushContext): Array<Record<string, string>> {
+  let found = selectorCache.get(push);
+  if (found) return found;
+  const seen = new Map<string, Record<string, string>>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'sourceLabels' && x && typeof x === 'object')
+          seen.set(sorted(x as Record<string, string>), x as Record<string, string>);
+        else visit(x);
+      }
+    }
+  };
+  for (const vs of push.configs('VirtualService')) visit(vs.spec);
+  found = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sel]) => sel);
+  selectorCache.set(push, found);
+  return found;
+}
+
+/**
+ * Key of the scope-shared part of a splitting sidecar (see `splitsByScope`): scope key, IP family, DNS
+ * domain and which VirtualService `sourceLabels` its labels match (the only label reads outbound).
+ */
+export function sharedKey(push: PushContext, proxy: MeshProxy): string {
+  const matches = sourceSelectors(push)
+    .map((sel) => (labelsSubset(sel, proxy.labels) ? '1' : '0'))
+    .join('');
+  const family = proxy.ips.some((ip) => ip.includes(':')) ? 'v6' : 'v4';
+  return JSON.stringify(['split', push.sidecarScope(proxy).key, family, proxy.dnsDomain, matches]);
+}
+
+/** What a splitting sidecar's own part depends on besides the push: instances, IPs, locality, workload, labels. */
+export function ownIdentity(proxy: MeshProxy): string {
+  return JSON.stringify([identity(proxy), sorted(proxy.labels), proxy.metadata.ISTIO_VERSION ?? '']);
 }
 
 function encode(typeUrl: string, list: readonly Record<string, unknown>[], key: string): XdsResource[] {
@@ -133,4 +183,130 @@ export function endpointsBuild(
     ...prev.snapshot.resources(t).values(),
   ]);
   return finish(prev.key, push, { ...prev.resources, endpoints }, [...keep, ...xdsEndpoints], started);
+}
+
+/** The shared part of one split scope: generated once, encoded once, reused by every proxy of the scope. */
+export interface ScopeBuild {
+  key: string;
+  version: string;
+  resources: ProxyResources;
+  edsNames: string[];
+  /** Encoded cluster and listener objects of `resources`, by object. */
+  xdsOf: ReadonlyMap<object, XdsResource>;
+  endpoints: XdsResource[];
+  routes: XdsResource[];
+  /** Consistency problems of the shared part (own parts name no RDS or EDS resources). */
+  missing: string[];
+  durationMs: number;
+}
+
+/** One split proxy's snapshot: the scope's resources plus its own encoded inbound part. */
+export interface ProxyBuild {
+  scope: ScopeBuild;
+  /** `ownIdentity` of the proxy it was built for. */
+  identity: string;
+  clusters: XdsResource[];
+  listeners: XdsResource[];
+  snapshot: Snapshot;
+}
+
+function sharedXds(resources: ProxyResources): Map<object, XdsResource> {
+  const xdsOf = new Map<object, XdsResource>();
+  for (const c of resources.clusters) xdsOf.set(c, makeResource(TypeUrl.Cluster, String(c.name), c));
+  for (const l of resources.listeners) xdsOf.set(l, makeResource(TypeUrl.Listener, String(l.name), l));
+  return xdsOf;
+}
+
+function scopeMissing(
+  xdsOf: ReadonlyMap<object, XdsResource>,
+  endpoints: XdsResource[],
+  routes: XdsResource[],
+) {
+  return new Snapshot([...xdsOf.values(), ...endpoints, ...routes]).consistent();
+}
+
+/** Generates and encodes the shared part for `proxy`'s scope. */
+export function scopeBuild(
+  push: PushContext,
+  proxy: MeshProxy,
+  key: string,
+  stats?: GenerateStats,
+): ScopeBuild {
+  const started = performance.now();
+  const resources = generateScopeResources(push, proxy, stats);
+  const xdsOf = sharedXds(resources);
+  const endpoints = encode(TypeUrl.ClusterLoadAssignment, resources.endpoints, 'cluster_name');
+  const routes = encode(TypeUrl.RouteConfiguration, resources.routes, 'name');
+  return {
+    key,
+    version: push.version,
+    resources,
+    edsNames: edsClusterNames(resources.clusters),
+    xdsOf,
+    endpoints,
+    routes,
+    missing: scopeMissing(xdsOf, endpoints, routes),
+    durationMs: performance.now() - started,
+  };
+}
+
+/** EDS-only rebuild of a scope: only the ClusterLoadAssignments of `hosts` are regenerated. */
+export function scopeEndpointsBuild(
+  prev: ScopeBuild,
+  push: PushContext,
+  proxy: MeshProxy,
+  hosts: ReadonlySet<string>,
+): ScopeBuild {
+  const started = performance.now();
+  const fresh = buildEndpoints(
+    push,
+    proxy,
+    prev.edsNames.filter((n) => forHosts(n, hosts)),
+  );
+  const freshByName = new Map(fresh.map((e) => [String(e.cluster_name), e]));
+  const endpoints = prev.resources.endpoints.map((e) => freshByName.get(String(e.cluster_name)) ?? e);
+  const xdsEndpoints = prev.endpoints.map((x) => {
+    const e = freshByName.get(x.name);
+    return e ? makeResource(TypeUrl.ClusterLoadAssignment, x.name, e) : x;
+  });
+  return {
+    ...prev,
+    version: push.version,
+    resources: { ...prev.resources, endpoints },
+    endpoints: xdsEndpoints,
+    durationMs: performance.now() - started,
+  };
+}
+
+function proxySnapshot(scope: ScopeBuild, clusters: XdsResource[], listeners: XdsResource[]): Snapshot {
+  return new Snapshot([...clusters, ...scope.endpoints, ...listeners, ...scope.routes]);
+}
+
+/** A split proxy's snapshot: its own inbound part generated and encoded, the rest taken from `scope`. */
+export function proxyBuild(
+  scope: ScopeBuild,
+  push: PushContext,
+  proxy: MeshProxy,
+  stats?: GenerateStats,
+): ProxyBuild {
+  const inbound = generateInboundResources(push, proxy, stats?.listeners);
+  const { resources, own } = assembleSidecarResources(scope.resources, inbound);
+  const ownXds = new Map<object, XdsResource>();
+  for (const c of own.clusters) ownXds.set(c, makeResource(TypeUrl.Cluster, String(c.name), c));
+  for (const l of own.listeners) ownXds.set(l, makeResource(TypeUrl.Listener, String(l.name), l));
+  const enc = (o: object) => scope.xdsOf.get(o) ?? ownXds.get(o)!;
+  const clusters = resources.clusters.map(enc);
+  const listeners = resources.listeners.map(enc);
+  return {
+    scope,
+    identity: ownIdentity(proxy),
+    clusters,
+    listeners,
+    snapshot: proxySnapshot(scope, clusters, listeners),
+  };
+}
+
+/** After an EDS-only scope rebuild: the proxy's clusters and listeners as they were, the scope's new endpoints. */
+export function proxyRebase(prev: ProxyBuild, scope: ScopeBuild): ProxyBuild {
+  return { ...prev, scope, snapshot: proxySnapshot(scope, prev.clusters, prev.listeners) };
 }

@@ -2,11 +2,24 @@
 // builds for new connections. Runs on the event loop; `push` is never called concurrently.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger } from '@keel/runtime';
-import type { NodeInfo, SnapshotCache } from '@keel/xds';
-import { newEnvoyFilterStats, newListenerStats } from '../generate/index.js';
+import type { NodeInfo, Snapshot, SnapshotCache } from '@keel/xds';
+import { newEnvoyFilterStats, newListenerStats, splitsByScope } from '../generate/index.js';
 import { type NodeInput, parseNode } from '../model/proxy.js';
 import type { Proxy as MeshProxy, PushContext } from '../model/types.js';
-import { type Build, configKey, endpointsBuild, fullBuild } from './builds.js';
+import {
+  type Build,
+  configKey,
+  endpointsBuild,
+  fullBuild,
+  ownIdentity,
+  type ProxyBuild,
+  proxyBuild,
+  proxyRebase,
+  type ScopeBuild,
+  scopeBuild,
+  scopeEndpointsBuild,
+  sharedKey,
+} from './builds.js';
 import type { PushRequest } from './config-store.js';
 import type { PilotMetrics } from './metrics.js';
 
@@ -18,6 +31,8 @@ export interface ConnectedProxy {
   connectedAt: string;
   proxy?: MeshProxy;
   key?: string;
+  /** Its own build when its config splits by scope (shared part + own inbound part). */
+  build?: ProxyBuild;
   /** performance.now() when its current snapshot was set (for push-time metrics). */
   setAt?: number;
 }
@@ -46,6 +61,19 @@ export interface ProxyPusherOptions {
   throttle: number;
 }
 
+/** Where one push puts its builds, and what an EDS-only push may start from. */
+interface BuildTarget {
+  builds: Map<string, Build>;
+  scopes: Map<string, ScopeBuild>;
+  eds?: {
+    builds: ReadonlyMap<string, Build>;
+    scopes: ReadonlyMap<string, ScopeBuild>;
+    hosts: ReadonlySet<string>;
+  };
+}
+
+const newStats = () => ({ listeners: newListenerStats(), envoyFilters: newEnvoyFilterStats() });
+
 const toInput = (node: NodeInfo): NodeInput => ({
   id: node.id,
   cluster: node.cluster,
@@ -56,7 +84,7 @@ const toInput = (node: NodeInfo): NodeInput => ({
 /** The set of connected proxies and the builds their snapshots come from. */
 export class ProxyPusher {
   readonly proxies = new Map<string, ConnectedProxy>();
-  private builds = new Map<string, Build>();
+  private target: BuildTarget = { builds: new Map(), scopes: new Map() };
   private current?: PushContext;
   private last?: PushStatus;
 
@@ -71,7 +99,7 @@ export class ProxyPusher {
     return this.last;
   }
 
-  /** A stream opened for `node`; the first stream of a node gets a snapshot built at once. */
+  /** A stream opened for `node`; the first stream of a node gets a snapshot built at once (its scope's shared part reused). */
   connect(node: NodeInfo): void {
     const existing = this.proxies.get(node.id);
     if (existing) {
@@ -88,8 +116,8 @@ export class ProxyPusher {
     this.opts.metrics.xdsClients.set(this.proxies.size);
     const push = this.current;
     if (!push) return;
-    const build = this.buildFor(entry, push, this.builds, undefined);
-    if (build) this.publish(entry, build, undefined);
+    const snapshot = this.buildFor(entry, push, this.target);
+    if (snapshot) this.publish(entry, snapshot, undefined);
   }
 
   /** A stream closed; the last stream of a node forgets its snapshot. */
@@ -103,34 +131,38 @@ export class ProxyPusher {
     this.opts.metrics.xdsClients.set(this.proxies.size);
   }
 
-  /** Publishes `push` to every connected proxy: a full rebuild, or only endpoints of `req.edsHosts`. */
+  /**
+   * Publishes `push` to every connected proxy: a full rebuild, or only endpoints of `req.edsHosts`.
+   * Each proxy's snapshot is set as soon as it is built; the loop yields every `throttle` proxies.
+   */
   async push(push: PushContext, req: PushRequest): Promise<PushStatus> {
     const started = performance.now();
-    const previous = req.full ? new Map<string, Build>() : this.builds;
-    const next = new Map<string, Build>();
+    const previous = this.target;
+    const target: BuildTarget = { builds: new Map(), scopes: new Map() };
+    if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
-    this.builds = next;
-    const work: Array<[ConnectedProxy, Build]> = [];
-    const eds = req.full ? undefined : { previous, hosts: req.edsHosts };
-    for (const entry of this.proxies.values()) {
-      const build = this.buildFor(entry, push, next, eds);
-      if (build) work.push([entry, build]);
+    this.target = target;
+    let published = 0;
+    for (const entry of [...this.proxies.values()]) {
+      if (this.proxies.get(entry.nodeId) !== entry) continue;
+      const snapshot = this.buildFor(entry, push, target);
+      if (!snapshot) continue;
+      this.publish(entry, snapshot, req.start);
+      published += 1;
+      if (published % this.opts.throttle === 0) await yieldLoop();
     }
-    for (let i = 0; i < work.length; i += this.opts.throttle) {
-      for (const [entry, build] of work.slice(i, i + this.opts.throttle))
-        this.publish(entry, build, req.start);
-      if (i + this.opts.throttle < work.length) await yieldLoop();
-    }
-    const builds = [...next.values()];
+    const builds = [...target.builds.values(), ...target.scopes.values()];
     this.last = {
       version: push.version,
       time: new Date().toISOString(),
       durationMs: performance.now() - started,
       full: req.full,
-      proxies: work.length,
+      proxies: published,
       builds: builds.length,
-      shared: work.length - builds.length,
-      edsOnly: builds.filter((b) => previous.has(b.key)).length,
+      shared: published - builds.length,
+      edsOnly:
+        [...target.builds.keys()].filter((k) => previous.builds.has(k)).length +
+        [...target.scopes.keys()].filter((k) => !req.full && previous.scopes.has(k)).length,
       inconsistent: builds.filter((b) => b.missing.length > 0).length,
       edsHosts: [...req.edsHosts].sort(),
       kinds: [...req.kinds].sort(),
@@ -138,54 +170,68 @@ export class ProxyPusher {
     return this.last;
   }
 
-  /** The build a proxy uses now, if it has one. */
-  buildOf(nodeId: string): Build | undefined {
-    const key = this.proxies.get(nodeId)?.key;
-    return key === undefined ? undefined : this.builds.get(key);
-  }
-
-  private keyFor(entry: ConnectedProxy, push: PushContext): string | undefined {
+  private parse(entry: ConnectedProxy, push: PushContext): MeshProxy | undefined {
     const parsed = parseNode(toInput(entry.node), push);
     if (!parsed.ok) {
       this.opts.logger.warn({ node: entry.nodeId, error: parsed.errors }, 'node no longer parses');
       return undefined;
     }
     entry.proxy = parsed.value;
-    entry.key = configKey(push, parsed.value);
-    return entry.key;
+    return parsed.value;
   }
 
-  /** The build for a proxy's key from `into`, else an EDS rebuild of the previous one, else a full build. */
-  private buildFor(
-    entry: ConnectedProxy,
-    push: PushContext,
-    into: Map<string, Build>,
-    eds: { previous: ReadonlyMap<string, Build>; hosts: ReadonlySet<string> } | undefined,
-  ): Build | undefined {
-    const key = this.keyFor(entry, push);
-    if (key === undefined || !entry.proxy) return undefined;
-    let build = into.get(key);
+  private reportMissing(key: string, missing: string[]): void {
+    if (missing.length === 0) return;
+    this.opts.metrics.inconsistent.inc();
+    this.opts.logger.error({ key, missing }, 'inconsistent snapshot (served anyway)');
+  }
+
+  /** The proxy's snapshot for `push`: split (shared scope part + own part) when it can be, else a per-key build. */
+  private buildFor(entry: ConnectedProxy, push: PushContext, target: BuildTarget): Snapshot | undefined {
+    const proxy = this.parse(entry, push);
+    if (!proxy) return undefined;
+    if (!splitsByScope(push, proxy)) {
+      entry.build = undefined;
+      return this.keyBuild(entry, proxy, push, target).snapshot;
+    }
+    const key = sharedKey(push, proxy);
+    entry.key = key;
+    let scope = target.scopes.get(key);
+    const prevScope = target.eds?.scopes.get(key);
+    if (!scope) {
+      scope = prevScope
+        ? scopeEndpointsBuild(prevScope, push, proxy, target.eds!.hosts)
+        : scopeBuild(push, proxy, key, newStats());
+      this.reportMissing(key, scope.missing);
+      target.scopes.set(key, scope);
+    }
+    const prev = entry.build;
+    const reuse =
+      prevScope !== undefined && prev?.scope === prevScope && prev.identity === ownIdentity(proxy);
+    entry.build = reuse ? proxyRebase(prev!, scope) : proxyBuild(scope, push, proxy);
+    return entry.build.snapshot;
+  }
+
+  /** The build for a proxy's config key from `target`, else an EDS rebuild of the previous one, else a full build. */
+  private keyBuild(entry: ConnectedProxy, proxy: MeshProxy, push: PushContext, target: BuildTarget): Build {
+    const key = configKey(push, proxy);
+    entry.key = key;
+    let build = target.builds.get(key);
     if (build) return build;
-    const prev = eds?.previous.get(key);
-    if (prev) {
-      build = endpointsBuild(prev, push, entry.proxy, eds!.hosts);
-    } else {
-      const stats = { listeners: newListenerStats(), envoyFilters: newEnvoyFilterStats() };
-      build = fullBuild(push, entry.proxy, key, stats);
-    }
-    if (build.missing.length > 0) {
-      this.opts.metrics.inconsistent.inc();
-      this.opts.logger.error({ key, missing: build.missing }, 'inconsistent snapshot (served anyway)');
-    }
-    into.set(key, build);
+    const prev = target.eds?.builds.get(key);
+    build = prev
+      ? endpointsBuild(prev, push, proxy, target.eds!.hosts)
+      : fullBuild(push, proxy, key, newStats());
+    this.reportMissing(key, build.missing);
+    target.builds.set(key, build);
     return build;
   }
 
   /** Sets the node's snapshot; `since` (first change of the push, ms epoch) feeds the convergence histogram. */
-  private publish(entry: ConnectedProxy, build: Build, since: number | undefined): void {
+  private publish(entry: ConnectedProxy, snapshot: Snapshot, since: number | undefined): void {
     if (this.proxies.get(entry.nodeId) !== entry) return;
     entry.setAt = performance.now();
-    this.opts.cache.setSnapshot(entry.nodeId, build.snapshot);
+    this.opts.cache.setSnapshot(entry.nodeId, snapshot);
     if (since !== undefined) this.opts.metrics.convergence.observe(Math.max(0, Date.now() - since) / 1000);
   }
 }

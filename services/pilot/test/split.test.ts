@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { sharedTestdata } from '@keel/testing';
+import {
+  assembleSidecarResources,
+  generateInboundResources,
+  generateProxyResources,
+  generateScopeResources,
+  splitsByScope,
+} from '../src/generate/index.js';
+import { buildPushContext } from '../src/model/push-context.js';
+import type { Proxy as MeshProxy, PushContext } from '../src/model/types.js';
+import { configKey, proxyBuild, scopeBuild, sharedKey } from '../src/server/builds.js';
+import {
+  bookinfoNetworking,
+  makeBookinfoMesh,
+  proxyFor,
+  sidecarNode,
+  snapshotOf,
+  toConfigEntry,
+} from './fixtures/index.js';
+import { nsScope } from './listener-util.js';
+
+const SAMPLES = readdirSync(sharedTestdata('samples', 'bookinfo', 'networking'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+const SOURCE_LABELS_VS = {
+  apiVersion: 'networking.istio.io/v1alpha3',
+  kind: 'VirtualService',
+  metadata: { name: 'ratings-from-reviews-v2', namespace: 'default' },
+  spec: {
+    hosts: ['ratings'],
+    http: [
+      {
+        match: [{ sourceLabels: { app: 'reviews', version: 'v2' } }],
+        fault: { abort: { percent: 100, httpStatus: 500 } },
+        route: [{ destination: { host: 'ratings' } }],
+      },
+      { route: [{ destination: { host: 'ratings' } }] },
+    ],
+  },
+};
+
+function bookinfo(files: string[], extra: object[] = []): { push: PushContext; proxies: MeshProxy[] } {
+  const base = makeBookinfoMesh(files.map(bookinfoNetworking));
+  const entries = [
+    ...[...base.byKind.values()].flat(),
+    ...extra.map((o, i) => toConfigEntry(o as any, 1000 + i)),
+  ];
+  const store = snapshotOf(entries, base.mesh);
+  const push = buildPushContext(store);
+  const pods = store.byKind.get('Pod') ?? [];
+  return { push, proxies: pods.map((p) => proxyFor(push, sidecarNode(p))) };
+}
+
+const split = (push: PushContext, proxy: MeshProxy) =>
+  assembleSidecarResources(generateScopeResources(push, proxy), generateInboundResources(push, proxy))
+    .resources;
+
+describe('scope split', () => {
+  it('bookinfo: shared scope part + own inbound part equals generateProxyResources for every pod and sample', () => {
+    let checked = 0;
+    for (const file of SAMPLES) {
+      for (const combo of [[file], ['destination-rule-all-mtls.yaml', file]]) {
+        const { push, proxies } = bookinfo(combo);
+        for (const proxy of proxies) {
+          if (!splitsByScope(push, proxy)) continue;
+          assert.ok(proxy.serviceInstances.length > 0, proxy.id);
+          assert.deepEqual(split(push, proxy), generateProxyResources(push, proxy), `${combo} ${proxy.id}`);
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked >= SAMPLES.length * 2 * 6, `checked ${checked}`);
+  });
+
+  it('sidecar-ns-scope (Sidecar ingress): not split, keyed by the per-proxy config key', () => {
+    const { push, proxy } = nsScope();
+    assert.equal(splitsByScope(push, proxy), false);
+    assert.ok(!configKey(push, proxy).startsWith('["split"'));
+  });
+
+  it('pods of one namespace share a scope key unless a sourceLabels match tells them apart', () => {
+    const plain = bookinfo([]);
+    const keys = new Set(plain.proxies.map((p) => sharedKey(plain.push, p)));
+    assert.equal(keys.size, 1);
+    assert.equal(configKey(plain.push, plain.proxies[0]!), sharedKey(plain.push, plain.proxies[0]!));
+    const bySource = bookinfo([], [SOURCE_LABELS_VS]);
+    const find = (name: string) => bySource.proxies.find((p) => p.id.includes(name))!;
+    const k = (name: string) => sharedKey(bySource.push, find(name));
+    assert.notEqual(k('reviews-v2'), k('reviews-v1'));
+    assert.equal(k('reviews-v1'), k('productpage'));
+    for (const name of ['reviews-v2', 'reviews-v1'])
+      assert.deepEqual(split(bySource.push, find(name)), generateProxyResources(bySource.push, find(name)));
+    const routes = (name: string) => JSON.stringify(generateProxyResources(bySource.push, find(name)).routes);
+    assert.notEqual(routes('reviews-v2'), routes('reviews-v1'));
+  });
+
+  it('proxies of one scope reuse the encoded shared resources; their own inbound resources differ', () => {
+    const { push, proxies } = bookinfo([]);
+    const [a, b] = proxies;
+    const scope = scopeBuild(push, a!, sharedKey(push, a!));
+    const ba = proxyBuild(scope, push, a!);
+    const bb = proxyBuild(scope, push, b!);
+    const route = [...scope.routes][0]!;
+    assert.equal(
+      ba.snapshot.resources(route.typeUrl).get(route.name),
+      bb.snapshot.resources(route.typeUrl).get(route.name),
+    );
+    const shared = ba.clusters.filter((c) => bb.clusters.includes(c));
+    assert.ok(shared.length > 0 && shared.length < ba.clusters.length);
+    const full = generateProxyResources(push, a!);
+    assert.deepEqual(
+      ba.clusters.map((c) => c.body),
+      full.clusters,
+    );
+    assert.deepEqual(
+      ba.listeners.map((l) => l.body),
+      full.listeners,
+    );
+  });
+});
