@@ -18,17 +18,21 @@ interface Args {
   names: string[];
   runs: number;
   quick: boolean;
+  baselineOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { names: [], runs: 5, quick: false };
+  const args: Args = { names: [], runs: 5, quick: false, baselineOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--quick') args.quick = true;
+    else if (a === '--baseline-only') args.baselineOnly = true;
     else if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a.startsWith('--runs=')) args.runs = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
-      console.log(`usage: main.js [--runs N] [--quick] [${ALL.map((b) => b.name).join('|')} ...]`);
+      console.log(
+        `usage: main.js [--runs N] [--quick] [--baseline-only] [${ALL.map((b) => b.name).join('|')} ...]`,
+      );
       process.exit(0);
     } else args.names.push(a);
   }
@@ -77,7 +81,14 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}`);
   const log = (m: string) => console.error(`[bench] ${m}`);
   const serverPrefix = pinCores(log);
-  const ctx: BenchContext = { runs: args.runs, quick: args.quick, serverPrefix, repoRoot, log };
+  const ctx: BenchContext = {
+    runs: args.runs,
+    quick: args.quick,
+    baselineOnly: args.baselineOnly,
+    serverPrefix,
+    repoRoot,
+    log,
+  };
   const chosen = args.names.length > 0 ? ALL.filter((b) => args.names.includes(b.name)) : ALL;
   const rows: BenchResult['rows'] = [];
   let failed = false;

@@ -23,6 +23,8 @@ export interface BenchContext {
   /** Core pinning for children: `['taskset', '-c', '0']`, or [] when taskset is missing. */
   serverPrefix: string[];
   repoRoot: string;
+  /** `--baseline-only`: benchmarks with an in-run baseline measure only it (their own rows SKIP). */
+  baselineOnly?: boolean;
   log(msg: string): void;
 }
 

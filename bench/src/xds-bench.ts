@@ -228,7 +228,8 @@ export const xdsBench: Benchmark = {
     }
     let pilot: XdsFigures | undefined;
     let skip: string | undefined;
-    if (!pilotBuilt(ctx)) skip = 'pilot main.js not built';
+    if (ctx.baselineOnly) skip = 'baseline only (--baseline-only)';
+    else if (!pilotBuilt(ctx)) skip = 'pilot main.js not built';
     else {
       const target = await startPilot(ctx, sizes.spec);
       try {
