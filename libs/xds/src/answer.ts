@@ -1,7 +1,7 @@
 import { TypeUrl } from '@keel/proto';
 import { versionOf, type XdsResource } from './resource.js';
 import type { Snapshot } from './snapshot.js';
-import { encodeSotwBody, Framed, withNonce } from './wire.js';
+import { type Framed, framedSotw } from './wire.js';
 
 /** Types whose SotW responses may carry only changed resources (clients keep the names not mentioned). */
 export const PARTIAL_TYPES: ReadonlySet<string> = new Set([
@@ -56,9 +56,9 @@ export class Reply {
   /** The DiscoveryResponse with `nonce`, gRPC-framed; encoded once. */
   framed(): Framed {
     if (!this.bytes) {
-      const body = encodeSotwBody(this.version, this.typeUrl, this.resources);
-      this.bodyLength = body.length;
-      this.bytes = new Framed(withNonce(body, this.nonce));
+      const { framed, bodyLength } = framedSotw(this.version, this.typeUrl, this.resources, this.nonce);
+      this.bodyLength = bodyLength;
+      this.bytes = framed;
     }
     return this.bytes;
   }
@@ -96,26 +96,24 @@ export class Answer extends Reply {
   }
 }
 
-/** snapshot -> type URL -> name set key -> answer (name set keys are long: looked up without concatenation). */
-const memo = new WeakMap<Snapshot, Map<string, Map<string, Answer>>>();
+/**
+ * A type's resource map (shared by snapshots sharing the type's group, see SnapshotOptions.base) -> name
+ * set key -> answer (name set keys are long: looked up without concatenation).
+ */
+const memo = new WeakMap<ReadonlyMap<string, XdsResource>, Map<string, Answer>>();
 
 /** The answer of `snapshot` for `typeUrl` and `names` (empty: all); undefined when the type is not served. */
 export function answerFor(snapshot: Snapshot, typeUrl: string, names: NameSet): Answer | undefined {
   const all = snapshot.version(typeUrl);
   if (all === '') return undefined;
-  let byType = memo.get(snapshot);
-  if (!byType) {
-    byType = new Map();
-    memo.set(snapshot, byType);
-  }
-  let answers = byType.get(typeUrl);
+  const byName = snapshot.resources(typeUrl);
+  let answers = memo.get(byName);
   if (!answers) {
     answers = new Map();
-    byType.set(typeUrl, answers);
+    memo.set(byName, answers);
   }
   let a = answers.get(names.key);
   if (!a) {
-    const byName = snapshot.resources(typeUrl);
     if (names.names.length === 0) a = new Answer(typeUrl, all, [...byName.values()]);
     else {
       const resources = names.names.flatMap((n) => byName.get(n) ?? []);

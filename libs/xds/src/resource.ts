@@ -24,9 +24,17 @@ export function makeResource(typeUrl: string, name: string, body: object): XdsRe
   return Object.freeze({ name, typeUrl, version: shortHash(encoded), body, encoded });
 }
 
+/** The `name=version` pair versions are hashed from. */
+export const pairOf = (r: XdsResource): string => `${r.name}=${r.version}`;
+
 /** Version of a set of resources: hash of sorted `name=version` pairs, plus the requested names when given. */
 export function versionOf(resources: Iterable<XdsResource>, requested?: readonly string[]): string {
-  const pairs = [...resources].map((r) => `${r.name}=${r.version}`).sort();
+  const pairs = [...resources].map(pairOf).sort();
+  return versionOfPairs(pairs, requested);
+}
+
+/** `versionOf` from the already sorted pairs. */
+export function versionOfPairs(sortedPairs: readonly string[], requested?: readonly string[]): string {
   const names = requested ? [...requested].sort().join(',') : '*';
-  return shortHash(`${names}\n${pairs.join('\n')}`);
+  return shortHash(`${names}\n${sortedPairs.join('\n')}`);
 }

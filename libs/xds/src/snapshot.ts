@@ -1,5 +1,5 @@
 import { decodeMessage, TypeUrl, typeNameOf, XDS_ORDER } from '@keel/proto';
-import { versionOf, type XdsResource } from './resource.js';
+import { pairOf, versionOf, versionOfPairs, type XdsResource } from './resource.js';
 
 const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const EMPTY: ReadonlyMap<string, XdsResource> = new Map();
@@ -7,46 +7,116 @@ const EMPTY: ReadonlyMap<string, XdsResource> = new Map();
 export interface SnapshotOptions {
   /** Types this snapshot serves even when it holds none of them (an empty list is an answer). Default XDS_ORDER. */
   types?: readonly string[];
+  /**
+   * A snapshot most resources come from (e.g. a scope shared by many proxies): a type whose resources are
+   * exactly the base's (same objects, same order) shares the base's group, so answers and encodings are
+   * shared too; other types get their version by merging with the base's sorted pairs (same value as
+   * computed from scratch).
+   */
+  base?: Snapshot;
 }
+
+/** One type's resources by name and their content version (`versionOf`); immutable, shared by snapshots. */
+class Group {
+  private sorted?: { names: string[]; pairs: string[] };
+  private constructor(
+    readonly byName: ReadonlyMap<string, XdsResource>,
+    readonly version: string,
+  ) {}
+
+  static of(byName: ReadonlyMap<string, XdsResource>): Group {
+    return new Group(byName, versionOf(byName.values()));
+  }
+
+  /** `byName`'s group with its version derived from `base` (resources shared with it are not re-sorted). */
+  static derived(byName: ReadonlyMap<string, XdsResource>, base: Group): Group {
+    const extra: XdsResource[] = [];
+    let shared = 0;
+    for (const r of byName.values()) {
+      if (base.byName.get(r.name) === r) shared += 1;
+      else extra.push(r);
+    }
+    if (shared * 2 < base.byName.size) return Group.of(byName);
+    const own = base.pairs();
+    const keep =
+      shared === base.byName.size
+        ? own.pairs
+        : own.pairs.filter((_, i) => base.byName.get(own.names[i]!) === byName.get(own.names[i]!));
+    const pairs = mergeSorted(keep, extra.map(pairOf).sort());
+    return new Group(byName, versionOfPairs(pairs));
+  }
+
+  private pairs(): { names: string[]; pairs: string[] } {
+    if (!this.sorted) {
+      const all = [...this.byName.values()].map((r) => ({ name: r.name, pair: pairOf(r) }));
+      all.sort((a, b) => (a.pair < b.pair ? -1 : a.pair > b.pair ? 1 : 0));
+      this.sorted = { names: all.map((x) => x.name), pairs: all.map((x) => x.pair) };
+    }
+    return this.sorted;
+  }
+}
+
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(a[i]! <= b[j]! ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+const sameList = (list: readonly XdsResource[], group: Group): boolean => {
+  if (list.length !== group.byName.size) return false;
+  let i = 0;
+  for (const r of group.byName.values()) if (list[i++] !== r) return false;
+  return true;
+};
 
 /**
  * An immutable set of resources for one proxy scope, grouped by type URL.
  * A type the snapshot does not serve has version ''; watches on it stay parked.
  */
 export class Snapshot {
-  private readonly byType = new Map<string, ReadonlyMap<string, XdsResource>>();
-  private readonly versions = new Map<string, string>();
+  private readonly groups = new Map<string, Group>();
 
   /** Later resources with the same type and name replace earlier ones. */
   constructor(resources: Iterable<XdsResource>, options: SnapshotOptions = {}) {
-    const groups = new Map<string, Map<string, XdsResource>>();
-    for (const t of options.types ?? XDS_ORDER) groups.set(t, new Map());
+    const lists = new Map<string, XdsResource[]>();
+    for (const t of options.types ?? XDS_ORDER) lists.set(t, []);
     for (const r of resources) {
-      let group = groups.get(r.typeUrl);
-      if (!group) {
-        group = new Map();
-        groups.set(r.typeUrl, group);
+      let list = lists.get(r.typeUrl);
+      if (!list) {
+        list = [];
+        lists.set(r.typeUrl, list);
       }
-      group.set(r.name, r);
+      list.push(r);
     }
-    for (const [typeUrl, group] of groups) {
-      this.byType.set(typeUrl, group);
-      this.versions.set(typeUrl, versionOf(group.values()));
+    for (const [typeUrl, list] of lists) {
+      const base = options.base?.groups.get(typeUrl);
+      if (base && sameList(list, base)) {
+        this.groups.set(typeUrl, base);
+        continue;
+      }
+      const byName = new Map<string, XdsResource>();
+      for (const r of list) byName.set(r.name, r);
+      this.groups.set(typeUrl, base ? Group.derived(byName, base) : Group.of(byName));
     }
   }
 
   /** Content version of every resource of this type; '' when the snapshot does not serve the type. */
   version(typeUrl: string): string {
-    return this.versions.get(typeUrl) ?? '';
+    return this.groups.get(typeUrl)?.version ?? '';
   }
 
+  /** The resources of a type by name; the same map object for snapshots sharing the type's group. */
   resources(typeUrl: string): ReadonlyMap<string, XdsResource> {
-    return this.byType.get(typeUrl) ?? EMPTY;
+    return this.groups.get(typeUrl)?.byName ?? EMPTY;
   }
 
   /** Type URLs this snapshot serves. */
   types(): string[] {
-    return [...this.byType.keys()];
+    return [...this.groups.keys()];
   }
 
   /** Names referenced but absent: RDS names from listeners' HCMs, EDS names from EDS clusters. Empty when consistent. */

@@ -93,10 +93,66 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
   return Buffer.concat([body, encode(`${PKG}DiscoveryResponse`, { nonce })]);
 }
 
+const varintLength = (n: number): number =>
+  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+
+function writeVarint(buf: Buffer, at: number, n: number): number {
+  let v = n;
+  while (v >= 0x80) {
+    buf[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[at++] = v;
+  return at;
+}
+
+/**
+ * `new Framed(withNonce(encodeSotwBody(version, typeUrl, resources), nonce))` written in one pass (the same
+ * bytes: fields 1, 2, 4, then 5); each resource's bytes are copied once. Returns the body length too.
+ */
+export function framedSotw(
+  version: string,
+  typeUrl: string,
+  resources: readonly { typeUrl: string; encoded: Uint8Array }[],
+  nonce: string,
+): { framed: Framed; bodyLength: number } {
+  const str = (x: string) => Buffer.byteLength(x);
+  const field = (len: number) => 1 + varintLength(len) + len;
+  const anyLens = resources.map((r) => field(str(r.typeUrl)) + field(r.encoded.length));
+  const bodyLength =
+    field(str(version)) + anyLens.reduce((sum, len) => sum + field(len), 0) + field(str(typeUrl));
+  const messageLength = bodyLength + field(str(nonce));
+  const buf = Buffer.allocUnsafe(messageLength + 5);
+  buf[0] = 0;
+  buf.writeUInt32BE(messageLength, 1);
+  const putString = (at: number, tag: number, x: string): number => {
+    buf[at] = tag;
+    const end = writeVarint(buf, at + 1, str(x));
+    return end + buf.write(x, end, 'utf8');
+  };
+  let at = putString(5, 0x0a, version);
+  resources.forEach((r, i) => {
+    buf[at] = 0x12;
+    at = putString(writeVarint(buf, at + 1, anyLens[i]!), 0x0a, r.typeUrl);
+    buf[at] = 0x12;
+    at = writeVarint(buf, at + 1, r.encoded.length);
+    buf.set(r.encoded, at);
+    at += r.encoded.length;
+  });
+  at = putString(at, 0x22, typeUrl);
+  putString(at, 0x2a, nonce);
+  return { framed: new Framed(buf, true), bodyLength };
+}
+
 /** A gRPC length-prefixed message (flag byte, 4-byte big-endian length, message), built once, written to many streams. */
 export class Framed {
   readonly bytes: Buffer;
-  constructor(message: Buffer) {
+  /** `message` is copied after a new prefix, or used as is when `prefixed` (it already holds one). */
+  constructor(message: Buffer, prefixed = false) {
+    if (prefixed) {
+      this.bytes = message;
+      return;
+    }
     this.bytes = Buffer.allocUnsafe(message.length + 5);
     this.bytes.writeUInt8(0, 0);
     this.bytes.writeUInt32BE(message.length, 1);

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TypeUrl, typed } from '@keel/proto';
-import { makeResource, type NodeStatus, Snapshot, SnapshotCache, type SotwResponse } from '../src/index.js';
+import {
+  makeResource,
+  type NodeStatus,
+  Snapshot,
+  SnapshotCache,
+  type SotwResponse,
+  sotwAnswer,
+} from '../src/index.js';
 import { apiListener, edsCluster, endpoints, routeConfig } from './helpers.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -58,6 +65,36 @@ test('versions are content hashes: equal content, equal version; any change, a n
   assert.equal(a.version(TypeUrl.Cluster), c.version(TypeUrl.Cluster));
   assert.notEqual(a.version(TypeUrl.Listener), '', 'an empty served type still has a version');
   assert.equal(a.version(TypeUrl.Secret), '', 'an unserved type has none');
+});
+
+test('a snapshot on a base shares unchanged types and derives the same versions as from scratch', () => {
+  const shared = ['c3', 'c1', 'c5', 'c2'].map((n) => edsCluster(n));
+  const eds = [endpoints('c1', 1), endpoints('c2', 1)];
+  const base = new Snapshot([...shared, ...eds, apiListener('a', 'r1'), routeConfig('r1', 'c1')]);
+  const own = [edsCluster('c4'), edsCluster('c0'), edsCluster('c5', 'LEAST_REQUEST')];
+  const list = [...shared, ...own, ...eds, apiListener('b', 'r1')];
+  const derived = new Snapshot(list, { base });
+  const scratch = new Snapshot(list);
+  for (const t of [
+    TypeUrl.Cluster,
+    TypeUrl.ClusterLoadAssignment,
+    TypeUrl.Listener,
+    TypeUrl.RouteConfiguration,
+  ])
+    assert.equal(derived.version(t), scratch.version(t), t);
+  assert.equal(
+    derived.resources(TypeUrl.ClusterLoadAssignment),
+    base.resources(TypeUrl.ClusterLoadAssignment),
+  );
+  assert.notEqual(derived.resources(TypeUrl.Cluster), base.resources(TypeUrl.Cluster));
+  assert.deepEqual(
+    [...derived.resources(TypeUrl.Cluster).keys()],
+    ['c3', 'c1', 'c5', 'c2', 'c4', 'c0'],
+    'order as given, later same names replace earlier ones',
+  );
+  assert.equal(derived.resources(TypeUrl.Cluster).get('c5'), own[2]);
+  const answer = (s: Snapshot) => sotwAnswer(s, TypeUrl.ClusterLoadAssignment, ['c1'], '');
+  assert.equal(answer(derived), answer(base), 'answers of a shared type are shared');
 });
 
 test('cache: watches park until their answer changes; equal snapshots wake nobody', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lookupType, TypeUrl } from '@keel/proto';
-import { encodeSotwBody, Framed, withNonce, writeFramedAsIs } from '../src/wire.js';
+import { makeResource } from '../src/index.js';
+import { encodeSotwBody, Framed, framedSotw, withNonce, writeFramedAsIs } from '../src/wire.js';
 import { edsCluster } from './helpers.js';
 
 test('a shared body plus an appended nonce decodes as one DiscoveryResponse; Framed carries the gRPC prefix', () => {
@@ -15,6 +16,21 @@ test('a shared body plus an appended nonce decodes as one DiscoveryResponse; Fra
   assert.equal(m.type_url, TypeUrl.Cluster);
   assert.equal(m.nonce, 'n7');
   assert.equal(m.resources.length, 2);
+});
+
+test('framedSotw writes the same bytes as encodeSotwBody + withNonce + Framed, in one buffer', () => {
+  const big = makeResource(TypeUrl.Cluster, 'big', { name: 'big', alt_stat_name: 'x'.repeat(70_000) });
+  const empty = makeResource(TypeUrl.Cluster, '', {});
+  for (const [version, resources, nonce] of [
+    ['v1', [edsCluster('c1'), edsCluster('c2')], 'n7'],
+    ['', [], 'r1'],
+    ['vé', [big, empty, edsCluster('ü')], 'r'.repeat(200)],
+  ] as const) {
+    const old = new Framed(withNonce(encodeSotwBody(version, TypeUrl.Cluster, resources), nonce));
+    const { framed, bodyLength } = framedSotw(version, TypeUrl.Cluster, resources, nonce);
+    assert.deepEqual(framed.bytes, old.bytes);
+    assert.equal(bodyLength, encodeSotwBody(version, TypeUrl.Cluster, resources).length);
+  }
 });
 
 test('writeFramedAsIs passes Framed bytes through the call framing step and leaves other messages to it', () => {

@@ -195,6 +195,8 @@ export interface ScopeBuild {
   xdsOf: ReadonlyMap<object, XdsResource>;
   endpoints: XdsResource[];
   routes: XdsResource[];
+  /** The shared part as a snapshot: proxies' snapshots derive from it (EDS and RDS groups shared). */
+  snapshot: Snapshot;
   /** Consistency problems of the shared part (own parts name no RDS or EDS resources). */
   missing: string[];
   durationMs: number;
@@ -217,12 +219,12 @@ function sharedXds(resources: ProxyResources): Map<object, XdsResource> {
   return xdsOf;
 }
 
-function scopeMissing(
+function scopeSnapshot(
   xdsOf: ReadonlyMap<object, XdsResource>,
   endpoints: XdsResource[],
   routes: XdsResource[],
-) {
-  return new Snapshot([...xdsOf.values(), ...endpoints, ...routes]).consistent();
+): Snapshot {
+  return new Snapshot([...xdsOf.values(), ...endpoints, ...routes]);
 }
 
 /** Generates and encodes the shared part for `proxy`'s scope. */
@@ -237,6 +239,7 @@ export function scopeBuild(
   const xdsOf = sharedXds(resources);
   const endpoints = encode(TypeUrl.ClusterLoadAssignment, resources.endpoints, 'cluster_name');
   const routes = encode(TypeUrl.RouteConfiguration, resources.routes, 'name');
+  const snapshot = scopeSnapshot(xdsOf, endpoints, routes);
   return {
     key,
     version: push.version,
@@ -245,7 +248,8 @@ export function scopeBuild(
     xdsOf,
     endpoints,
     routes,
-    missing: scopeMissing(xdsOf, endpoints, routes),
+    snapshot,
+    missing: snapshot.consistent(),
     durationMs: performance.now() - started,
   };
 }
@@ -274,12 +278,15 @@ export function scopeEndpointsBuild(
     version: push.version,
     resources: { ...prev.resources, endpoints },
     endpoints: xdsEndpoints,
+    snapshot: scopeSnapshot(prev.xdsOf, xdsEndpoints, prev.routes),
     durationMs: performance.now() - started,
   };
 }
 
 function proxySnapshot(scope: ScopeBuild, clusters: XdsResource[], listeners: XdsResource[]): Snapshot {
-  return new Snapshot([...clusters, ...scope.endpoints, ...listeners, ...scope.routes]);
+  return new Snapshot([...clusters, ...scope.endpoints, ...listeners, ...scope.routes], {
+    base: scope.snapshot,
+  });
 }
 
 /** A split proxy's snapshot: its own inbound part generated and encoded, the rest taken from `scope`. */

@@ -7,7 +7,6 @@ import { createMcpSink, type McpUpdate } from '@keel/mcp';
 import { shortTypeName } from '@keel/proto';
 import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
-import { parseNode } from '../model/proxy.js';
 import { buildPushContext } from '../model/push-context.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
 import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
@@ -65,13 +64,6 @@ export interface Pilot {
 }
 
 const emptyPush = () => buildPushContext({ version: '', byKind: new Map(), mesh: meshViewOf() });
-
-const toNodeInput = (node: NodeInfo) => ({
-  id: node.id,
-  cluster: node.cluster,
-  metadata: node.metadata,
-  ...(node.locality ? { locality: node.locality } : {}),
-});
 
 function bindGrpc(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) =>
@@ -186,7 +178,7 @@ export function createPilot(options: PilotOptions): Pilot {
   xdsStats = () => xds.stats().writeTimeouts;
 
   function checkNode(node: NodeInfo): string | undefined {
-    const parsed = parseNode(toNodeInput(node), pusher.pushContext() ?? emptyPush());
+    const parsed = pusher.parseNode(node, pusher.pushContext() ?? emptyPush());
     if (parsed.ok) return undefined;
     metrics.invalidNodes.inc();
     log.warn({ node: node.id, error: parsed.errors }, 'xds stream refused: invalid node');

@@ -1,7 +1,7 @@
 // Connected proxies and their snapshots: full and EDS-only pushes, one build per config key, immediate
 // builds for new connections. Runs on the event loop; `push` is never called concurrently.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import type { Logger } from '@keel/runtime';
+import type { Logger, Result } from '@keel/runtime';
 import type { NodeInfo, Snapshot, SnapshotCache } from '@keel/xds';
 import { newEnvoyFilterStats, newListenerStats, splitsByScope } from '../generate/index.js';
 import { type NodeInput, parseNode } from '../model/proxy.js';
@@ -87,6 +87,7 @@ export class ProxyPusher {
   private target: BuildTarget = { builds: new Map(), scopes: new Map() };
   private current?: PushContext;
   private last?: PushStatus;
+  private readonly parsed = new WeakMap<NodeInfo, { push: PushContext; result: Result<MeshProxy, string> }>();
 
   constructor(private readonly opts: ProxyPusherOptions) {}
 
@@ -170,8 +171,17 @@ export class ProxyPusher {
     return this.last;
   }
 
+  /** parseNode of `node` against `push`, memoized per node object for the push it was parsed for. */
+  parseNode(node: NodeInfo, push: PushContext): Result<MeshProxy, string> {
+    const hit = this.parsed.get(node);
+    if (hit?.push === push) return hit.result;
+    const result = parseNode(toInput(node), push);
+    this.parsed.set(node, { push, result });
+    return result;
+  }
+
   private parse(entry: ConnectedProxy, push: PushContext): MeshProxy | undefined {
-    const parsed = parseNode(toInput(entry.node), push);
+    const parsed = this.parseNode(entry.node, push);
     if (!parsed.ok) {
       this.opts.logger.warn({ node: entry.nodeId, error: parsed.errors }, 'node no longer parses');
       return undefined;
