@@ -227,6 +227,16 @@ export class AdsLoad implements LoadObserver {
     return this.full;
   }
 
+  /** Closes and forgets every client that never held full config; later rows measure the rest. */
+  dropIncomplete(): number {
+    const gone = this.clients.filter((c) => c.fullAt === 0);
+    for (const c of gone) {
+      c.close();
+      this.clients.splice(this.clients.indexOf(c), 1);
+    }
+    return gone.length;
+  }
+
   errors(): string[] {
     return this.clients.flatMap((c) => (c.error ? [`${c.node.id}: ${c.error}`] : []));
   }

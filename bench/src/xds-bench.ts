@@ -36,7 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function connectStorm(
   target: XdsTarget,
   sizes: XdsSizes,
-): Promise<{ load: AdsLoad; ms: number }> {
+): Promise<{ load: AdsLoad; ms: number; note?: string }> {
   const nodes = Array.from({ length: sizes.clients }, (_, i) => proxyNode(sizes.spec, i));
   const load = new AdsLoad({ address: target.address, nodes, channels: sizes.channels });
   const t0 = nowMs();
@@ -48,9 +48,15 @@ export async function connectStorm(
       `${target.label} connect storm`,
     );
   } catch (err) {
+    // Not every client converged: the storm fails (Infinity), the other rows measure the clients that did.
     const errs = load.errors().slice(0, 3).join('; ');
-    load.close();
-    throw new Error(`${(err as Error).message} (${load.fullCount()}/${nodes.length} full) ${errs}`);
+    const note = `${(err as Error).message} (${load.fullCount()}/${nodes.length} full) ${errs}`;
+    load.dropIncomplete();
+    if (load.clients.length === 0) {
+      load.close();
+      throw new Error(note);
+    }
+    return { load, ms: Number.POSITIVE_INFINITY, note };
   }
   return { load, ms: max(load.clients.map((c) => c.fullAt)) - t0 };
 }
@@ -122,7 +128,13 @@ export async function measureTarget(
       const storm = await connectStorm(target, sizes);
       load = storm.load;
       f.stormMs.push(storm.ms);
-      ctx.log(`${target.label} storm ${r + 1}: ${storm.ms.toFixed(0)} ms for ${sizes.clients} clients`);
+      if (storm.note)
+        f.errors.push(
+          `later rows measured on the ${load.clients.length} clients that converged: ${storm.note}`,
+        );
+      ctx.log(
+        `${target.label} storm ${r + 1}: ${storm.ms.toFixed(0)} ms for ${sizes.clients} clients${storm.note ? ` (${storm.note})` : ''}`,
+      );
     }
     if (!load) throw new Error('no load');
     await load.quiet(500, sizes.timeoutMs);
@@ -143,7 +155,7 @@ export async function measureTarget(
           `endpoint ${e.ms.toFixed(0)} ms (${e.others} non-EDS); noop ${f.noopResponses[r]} responses`,
       );
     }
-    f.errors = load.errors();
+    f.errors.push(...load.errors());
   } catch (err) {
     // A target that cannot finish (e.g. a storm past the timeout) fails its rows; the run goes on.
     f.errors.push((err as Error).message);
