@@ -44,10 +44,16 @@ async function httpGet(port: number, urlPath: string): Promise<{ status: number;
 }
 
 /** Starts `node services/<service>/dist/src/main.js args` and parses its `msg` log line. */
-async function startService(service: string, args: string[], msg: string): Promise<ServiceProcess> {
+async function startService(
+  service: string,
+  args: string[],
+  msg: string,
+  env?: Record<string, string>,
+): Promise<ServiceProcess> {
   const readyLine = new RegExp(`"msg":"${msg}"`);
   const proc = await startProcess(process.execPath, [mainOf(service), ...args], {
     cwd: repoRoot(),
+    ...(env ? { env } : {}),
     readyLine,
     timeoutMs: READY_TIMEOUT_MS,
   });
@@ -76,6 +82,8 @@ export interface GalleyStartOptions {
   configDir?: string;
   /** Kubernetes mode: a kubeconfig file. */
   kubeconfig?: string;
+  /** Extra environment (e.g. KEEL_OTLP_ENDPOINT). */
+  env?: Record<string, string>;
   natsUrl?: string;
   meshConfig?: string;
   extraArgs?: string[];
@@ -90,7 +98,7 @@ export async function startGalley(opts: GalleyStartOptions): Promise<GalleyProce
   if (opts.natsUrl) args.push('--nats-url', opts.natsUrl);
   if (opts.meshConfig) args.push('--mesh-config', opts.meshConfig);
   args.push(...(opts.extraArgs ?? []));
-  const svc = await startService('galley', args, 'galley listening');
+  const svc = await startService('galley', args, 'galley listening', opts.env);
   const mcpPort = port(svc.listening, 'mcpPort', 'galley');
   const monitoringPort = port(svc.listening, 'monitoringPort', 'galley');
   return {
@@ -104,6 +112,8 @@ export async function startGalley(opts: GalleyStartOptions): Promise<GalleyProce
 
 export interface PilotStartOptions {
   mcpAddress: string;
+  /** Extra environment (e.g. KEEL_OTLP_ENDPOINT). */
+  env?: Record<string, string>;
   natsUrl?: string;
   extraArgs?: string[];
 }
@@ -114,7 +124,7 @@ export async function startPilot(opts: PilotStartOptions): Promise<PilotProcess>
   args.push('--grpc-port', '0', '--http-port', '0', '--monitoring-port', '0');
   if (opts.natsUrl) args.push('--nats-url', opts.natsUrl);
   args.push(...(opts.extraArgs ?? []));
-  const svc = await startService('pilot', args, 'pilot listening');
+  const svc = await startService('pilot', args, 'pilot listening', opts.env);
   const grpcPort = port(svc.listening, 'grpcPort', 'pilot');
   const httpPort = port(svc.listening, 'httpPort', 'pilot');
   const monitoringPort = port(svc.listening, 'monitoringPort', 'pilot');

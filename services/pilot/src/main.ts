@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
+import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { pilotFlags } from './server/options.js';
 import { createPilot } from './server/pilot.js';
+import type { PushStatus } from './server/proxies.js';
 
 const f = parseFlagsOrExit(pilotFlags, 'pilot');
 const logger = createLogger('pilot', { level: f['log-level'] });
@@ -20,6 +21,24 @@ const pilot = createPilot({
   ...(f['pod-name'] ? { podName: f['pod-name'] } : {}),
   logger,
 });
+// One span per push (exported only when KEEL_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT is set).
+const tracing = initTracing({ serviceName: 'pilot' });
+pilot.events.on('push', (s: PushStatus) => {
+  tracing.tracer
+    .startSpan('pilot.push', {
+      startTime: Date.now() - s.durationMs,
+      attributes: {
+        'keel.push.version': s.version,
+        'keel.push.full': s.full,
+        'keel.push.proxies': s.proxies,
+        'keel.push.builds': s.builds,
+      },
+    })
+    .end();
+});
 const ports = await pilot.start();
 logger.info({ ...ports, secureGrpcPort: f['secure-grpc-port'], secureGrpcServed: false }, 'pilot listening');
-onShutdown(() => pilot.stop());
+onShutdown(async () => {
+  await pilot.stop();
+  await tracing.shutdown();
+});
