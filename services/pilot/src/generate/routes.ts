@@ -26,6 +26,9 @@ export {
   translateRoute,
 } from './route-translate.js';
 
+/** Same order as String#localeCompare with the default locale, without its per-call cost. */
+const collator = new Intl.Collator();
+
 /** Ports that get HTTP routes: HTTP family, and Unsupported (outbound sniffing is on in 1.4). */
 export function routablePort(p: ServicePort): boolean {
   return isHttpProtocol(p.protocol) || p.protocol === 'Unsupported';
@@ -47,17 +50,41 @@ interface Wrapper {
   routes: EnvoyObject[];
 }
 
-function vsWrapper(
-  vs: VirtualService,
-  registry: Map<string, Service>,
-  ctx: RouteContext,
-): Wrapper | undefined {
+/** The port's services indexed for VirtualService host matching (built once per route config). */
+interface HostIndex {
+  all: Service[];
+  byHost: Map<string, Service>;
+  position: Map<string, number>;
+  wildcards: Service[];
+}
+
+function hostIndex(registry: Map<string, Service>): HostIndex {
+  const all = [...registry.values()];
+  return {
+    all,
+    byHost: registry,
+    position: new Map(all.map((s, i) => [s.hostname, i])),
+    wildcards: all.filter((s) => s.hostname.startsWith('*')),
+  };
+}
+
+/** Services a VS host names or is named by (either may be a wildcard), in registry order. */
+function servicesForHost(h: string, index: HostIndex): Service[] {
+  if (h.includes('*'))
+    return index.all.filter((s) => hostMatches(h, s.hostname) || hostMatches(s.hostname, h));
+  const exact = index.byHost.get(h);
+  const matched = index.wildcards.filter((s) => hostMatches(s.hostname, h));
+  if (exact) matched.push(exact);
+  return matched.length > 1
+    ? matched.sort((a, b) => index.position.get(a.hostname)! - index.position.get(b.hostname)!)
+    : matched;
+}
+
+function vsWrapper(vs: VirtualService, index: HostIndex, ctx: RouteContext): Wrapper | undefined {
   const vsHosts: string[] = [];
   const services: Service[] = [];
   for (const h of vs.spec.hosts ?? []) {
-    const matched = [...registry.values()].filter(
-      (s) => hostMatches(h, s.hostname) || hostMatches(s.hostname, h),
-    );
+    const matched = servicesForHost(h, index);
     if (matched.length === 0) vsHosts.push(h);
     services.push(...matched.filter((s) => routablePort(s.ports[0]!)));
   }
@@ -91,8 +118,9 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
   const registry = servicesOnPort(scope.services, port);
   const ctx = sidecarRouteContext(push, proxy, port, registry);
   const wrappers: Wrapper[] = [];
+  const index = hostIndex(registry);
   for (const vs of scope.virtualServices as VirtualService[]) {
-    const w = vsWrapper(vs, registry, ctx);
+    const w = vsWrapper(vs, index, ctx);
     if (w) wrappers.push(w);
   }
   const covered = new Set(wrappers.flatMap((w) => w.services.map((s) => s.hostname)));
@@ -117,7 +145,7 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
         byName.set(name, { name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes: w.routes });
     }
   }
-  return [...byName.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  return [...byName.values()].sort((a, b) => collator.compare(String(a.name), String(b.name)));
 }
 
 /** True when outbound traffic to unknown hosts is allowed for this proxy (a Sidecar overrides the mesh). */
