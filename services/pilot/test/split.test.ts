@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { TypeUrl, XDS_ORDER } from '@keel/proto';
 import { sharedTestdata } from '@keel/testing';
 import {
   assembleSidecarResources,
@@ -11,7 +12,14 @@ import {
 } from '../src/generate/index.js';
 import { buildPushContext } from '../src/model/push-context.js';
 import type { Proxy as MeshProxy, PushContext } from '../src/model/types.js';
-import { configKey, proxyBuild, scopeBuild, sharedKey } from '../src/server/builds.js';
+import {
+  configKey,
+  proxyBuild,
+  proxyRebase,
+  sameOutboundShape,
+  scopeBuild,
+  sharedKey,
+} from '../src/server/builds.js';
 import {
   bookinfoNetworking,
   makeBookinfoMesh,
@@ -119,6 +127,37 @@ describe('scope split', () => {
     assert.deepEqual(
       ba.listeners.map((l) => l.body),
       full.listeners,
+    );
+  });
+
+  it('an HTTP-route-only change: the scope keeps its CDS/LDS/EDS, a kept own part equals a fresh build', () => {
+    const before = bookinfo(['destination-rule-all.yaml']);
+    const after = bookinfo(['destination-rule-all.yaml', 'virtual-service-reviews-v3.yaml']);
+    const [p0, p1] = [before.proxies[0]!, after.proxies[0]!];
+    const prevScope = scopeBuild(before.push, p0, sharedKey(before.push, p0));
+    const scope = scopeBuild(after.push, p1, sharedKey(after.push, p1), undefined, prevScope);
+    assert.ok(sameOutboundShape(scope, prevScope));
+    assert.notEqual(
+      scope.snapshot.version(TypeUrl.RouteConfiguration),
+      prevScope.snapshot.version(TypeUrl.RouteConfiguration),
+    );
+    for (const t of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.ClusterLoadAssignment])
+      assert.equal(scope.snapshot.resources(t), prevScope.snapshot.resources(t), t);
+    const kept = proxyRebase(proxyBuild(prevScope, before.push, p0), scope);
+    const fresh = proxyBuild(scopeBuild(after.push, p1, sharedKey(after.push, p1)), after.push, p1);
+    for (const t of XDS_ORDER) {
+      assert.equal(kept.snapshot.version(t), fresh.snapshot.version(t), t);
+      const bytes = (s: typeof fresh) =>
+        [...s.snapshot.resources(t).values()].map((r) => Buffer.from(r.encoded).toString('hex'));
+      assert.deepEqual(bytes(kept), bytes(fresh), t);
+    }
+    const changed = bookinfo(['destination-rule-reviews.yaml']);
+    const p2 = changed.proxies[0]!;
+    assert.ok(
+      !sameOutboundShape(
+        scopeBuild(changed.push, p2, sharedKey(changed.push, p2), undefined, prevScope),
+        prevScope,
+      ),
     );
   });
 });

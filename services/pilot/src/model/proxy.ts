@@ -78,20 +78,38 @@ function nodeLocality(node: NodeInput, md: NodeMetadata, workload: Workload | un
   return workload?.locality ?? { region: '', zone: '', subzone: '' };
 }
 
-/** Service instances whose endpoint address is one of the proxy IPs, in service order. */
-export function serviceInstancesFor(push: PushContext, ips: readonly string[]): ServiceInstance[] {
-  const out: ServiceInstance[] = [];
-  const wanted = new Set(ips);
+/** Per push: every service instance by endpoint address, each with its position in service order. */
+const instancesByIp = new WeakMap<PushContext, Map<string, Array<[number, ServiceInstance]>>>();
+
+function instanceIndex(push: PushContext): Map<string, Array<[number, ServiceInstance]>> {
+  let index = instancesByIp.get(push);
+  if (index) return index;
+  index = new Map();
+  let seq = 0;
   for (const service of push.services) {
     for (const endpoint of push.endpointsByHost.get(service.hostname) ?? []) {
-      if (!wanted.has(endpoint.address)) continue;
       const servicePort = service.ports.find(
         (p) => p.name === endpoint.servicePortName && p.port === endpoint.servicePort,
       );
-      if (servicePort) out.push({ service, servicePort, endpoint });
+      if (!servicePort) continue;
+      let list = index.get(endpoint.address);
+      if (!list) {
+        list = [];
+        index.set(endpoint.address, list);
+      }
+      list.push([seq++, { service, servicePort, endpoint }]);
     }
   }
-  return out;
+  instancesByIp.set(push, index);
+  return index;
+}
+
+/** Service instances whose endpoint address is one of the proxy IPs, in service order. */
+export function serviceInstancesFor(push: PushContext, ips: readonly string[]): ServiceInstance[] {
+  const index = instanceIndex(push);
+  const found = [...new Set(ips)].flatMap((ip) => index.get(ip) ?? []);
+  if (found.length > 1) found.sort((a, b) => a[0] - b[0]);
+  return found.map(([, instance]) => ({ ...instance }));
 }
 
 /** Splits and validates `type~ip~id~domain`; every problem is reported in the message. */

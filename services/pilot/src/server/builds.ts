@@ -212,34 +212,82 @@ export interface ProxyBuild {
   snapshot: Snapshot;
 }
 
-function sharedXds(resources: ProxyResources): Map<object, XdsResource> {
-  const xdsOf = new Map<object, XdsResource>();
-  for (const c of resources.clusters) xdsOf.set(c, makeResource(TypeUrl.Cluster, String(c.name), c));
-  for (const l of resources.listeners) xdsOf.set(l, makeResource(TypeUrl.Listener, String(l.name), l));
-  return xdsOf;
+type Body = Record<string, unknown>;
+
+/**
+ * Encodes `list`; a resource encoding exactly as the same-named one of `prev` is `prev`'s (body and
+ * encoding), so unchanged resources keep their identity across pushes.
+ */
+function encodeReusing(
+  typeUrl: string,
+  list: readonly Body[],
+  key: string,
+  prev: ReadonlyMap<string, XdsResource> | undefined,
+): { bodies: Body[]; xds: XdsResource[] } {
+  const bodies: Body[] = [];
+  const xds: XdsResource[] = [];
+  for (const body of list) {
+    const name = String(body[key]);
+    const fresh = makeResource(typeUrl, name, body);
+    const old = prev?.get(name);
+    const same = old !== undefined && Buffer.from(old.encoded).equals(fresh.encoded);
+    const chosen = same ? old : fresh;
+    bodies.push(chosen.body as Body);
+    xds.push(chosen);
+  }
+  return { bodies, xds };
 }
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 function scopeSnapshot(
   xdsOf: ReadonlyMap<object, XdsResource>,
   endpoints: XdsResource[],
   routes: XdsResource[],
+  base?: Snapshot,
 ): Snapshot {
-  return new Snapshot([...xdsOf.values(), ...endpoints, ...routes]);
+  return new Snapshot([...xdsOf.values(), ...endpoints, ...routes], base ? { base } : {});
 }
 
-/** Generates and encodes the shared part for `proxy`'s scope. */
+/** True when `scope` kept `prev`'s clusters and listeners (same objects): proxies' own parts still fit it. */
+export function sameOutboundShape(scope: ScopeBuild, prev: ScopeBuild): boolean {
+  return (
+    sameItems(scope.resources.clusters, prev.resources.clusters) &&
+    sameItems(scope.resources.listeners, prev.resources.listeners)
+  );
+}
+
+/**
+ * Generates and encodes the shared part for `proxy`'s scope. Resources encoding exactly as in `prev`
+ * (the scope's previous build) are `prev`'s objects, and unchanged types share `prev`'s snapshot groups.
+ */
 export function scopeBuild(
   push: PushContext,
   proxy: MeshProxy,
   key: string,
   stats?: GenerateStats,
+  prev?: ScopeBuild,
 ): ScopeBuild {
   const started = performance.now();
-  const resources = generateScopeResources(push, proxy, stats);
-  const xdsOf = sharedXds(resources);
-  const endpoints = encode(TypeUrl.ClusterLoadAssignment, resources.endpoints, 'cluster_name');
-  const routes = encode(TypeUrl.RouteConfiguration, resources.routes, 'name');
-  const snapshot = scopeSnapshot(xdsOf, endpoints, routes);
+  const generated = generateScopeResources(push, proxy, stats);
+  const enc = (t: string, list: Body[], field: string) =>
+    encodeReusing(t, list, field, prev?.snapshot.resources(t));
+  const c = enc(TypeUrl.Cluster, generated.clusters, 'name');
+  const l = enc(TypeUrl.Listener, generated.listeners, 'name');
+  const e = enc(TypeUrl.ClusterLoadAssignment, generated.endpoints, 'cluster_name');
+  const r = enc(TypeUrl.RouteConfiguration, generated.routes, 'name');
+  const resources: ProxyResources = {
+    clusters: c.bodies,
+    endpoints: e.bodies,
+    listeners: l.bodies,
+    routes: r.bodies,
+  };
+  const xdsOf = new Map<object, XdsResource>();
+  for (const part of [c, l]) part.bodies.forEach((b, i) => void xdsOf.set(b, part.xds[i]!));
+  const endpoints = e.xds;
+  const routes = r.xds;
+  const snapshot = scopeSnapshot(xdsOf, endpoints, routes, prev?.snapshot);
   return {
     key,
     version: push.version,
@@ -278,7 +326,7 @@ export function scopeEndpointsBuild(
     version: push.version,
     resources: { ...prev.resources, endpoints },
     endpoints: xdsEndpoints,
-    snapshot: scopeSnapshot(prev.xdsOf, xdsEndpoints, prev.routes),
+    snapshot: scopeSnapshot(prev.xdsOf, xdsEndpoints, prev.routes, prev.snapshot),
     durationMs: performance.now() - started,
   };
 }

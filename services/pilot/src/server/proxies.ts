@@ -1,5 +1,6 @@
 // Connected proxies and their snapshots: full and EDS-only pushes, one build per config key, immediate
 // builds for new connections. Runs on the event loop; `push` is never called concurrently.
+import { createHash } from 'node:crypto';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger, Result } from '@keel/runtime';
 import type { NodeInfo, Snapshot, SnapshotCache } from '@keel/xds';
@@ -16,6 +17,7 @@ import {
   proxyBuild,
   proxyRebase,
   type ScopeBuild,
+  sameOutboundShape,
   scopeBuild,
   scopeEndpointsBuild,
   sharedKey,
@@ -65,12 +67,51 @@ export interface ProxyPusherOptions {
 interface BuildTarget {
   builds: Map<string, Build>;
   scopes: Map<string, ScopeBuild>;
+  /** The previous push's scope builds (during a push only): scope rebuilds reuse their unchanged resources. */
+  previous?: ReadonlyMap<string, ScopeBuild>;
+  /** Full push with every inbound input as in the last one: own parts may be kept when their scope kept its shape. */
+  inboundStable: boolean;
+  /** Per scope key: whether proxies' previous own parts still fit the new scope build. */
+  fits: Map<string, boolean>;
   eds?: {
     builds: ReadonlyMap<string, Build>;
     scopes: ReadonlyMap<string, ScopeBuild>;
     hosts: ReadonlySet<string>;
   };
 }
+
+/** Config kinds an inbound part (inbound clusters, listeners, virtualInbound) may read: all but VirtualService. */
+const INBOUND_KINDS = [
+  'DestinationRule',
+  'Gateway',
+  'Sidecar',
+  'EnvoyFilter',
+  'Policy',
+  'MeshPolicy',
+  'ServiceRole',
+  'ServiceRoleBinding',
+  'ClusterRbacConfig',
+  'RbacConfig',
+  'AuthorizationPolicy',
+  'ServiceEntry',
+];
+
+/** Hash of everything in `push` an inbound part can depend on (all of it but VirtualServices). */
+function inboundInputs(push: PushContext): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([push.mesh, push.domain, push.trustDomain, push.services]));
+  h.update(JSON.stringify([...push.endpointsByHost]));
+  h.update(JSON.stringify([[...push.workloadsByIp], [...push.namespaceLabels]]));
+  h.update(JSON.stringify(INBOUND_KINDS.map((k) => push.configs(k))));
+  return h.digest('hex');
+}
+
+const newTarget = (stable: boolean): BuildTarget => ({
+  builds: new Map(),
+  scopes: new Map(),
+  inboundStable: stable,
+  fits: new Map(),
+});
 
 const newStats = () => ({ listeners: newListenerStats(), envoyFilters: newEnvoyFilterStats() });
 
@@ -84,8 +125,10 @@ const toInput = (node: NodeInfo): NodeInput => ({
 /** The set of connected proxies and the builds their snapshots come from. */
 export class ProxyPusher {
   readonly proxies = new Map<string, ConnectedProxy>();
-  private target: BuildTarget = { builds: new Map(), scopes: new Map() };
+  private target: BuildTarget = newTarget(false);
   private current?: PushContext;
+  /** `inboundInputs` of the last push. */
+  private inputs?: string;
   private last?: PushStatus;
   private readonly parsed = new WeakMap<NodeInfo, { push: PushContext; result: Result<MeshProxy, string> }>();
 
@@ -139,7 +182,10 @@ export class ProxyPusher {
   async push(push: PushContext, req: PushRequest): Promise<PushStatus> {
     const started = performance.now();
     const previous = this.target;
-    const target: BuildTarget = { builds: new Map(), scopes: new Map() };
+    const inputs = inboundInputs(push);
+    const target: BuildTarget = newTarget(req.full && inputs === this.inputs);
+    this.inputs = inputs;
+    target.previous = previous.scopes;
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
     this.target = target;
@@ -152,6 +198,7 @@ export class ProxyPusher {
       published += 1;
       if (published % this.opts.throttle === 0) await yieldLoop();
     }
+    target.previous = undefined;
     const builds = [...target.builds.values(), ...target.scopes.values()];
     this.last = {
       version: push.version,
@@ -207,17 +254,23 @@ export class ProxyPusher {
     const key = sharedKey(push, proxy);
     entry.key = key;
     let scope = target.scopes.get(key);
-    const prevScope = target.eds?.scopes.get(key);
+    const prevScope = target.previous?.get(key);
     if (!scope) {
-      scope = prevScope
-        ? scopeEndpointsBuild(prevScope, push, proxy, target.eds!.hosts)
-        : scopeBuild(push, proxy, key, newStats());
+      scope =
+        prevScope && target.eds
+          ? scopeEndpointsBuild(prevScope, push, proxy, target.eds.hosts)
+          : scopeBuild(push, proxy, key, newStats(), prevScope);
       this.reportMissing(key, scope.missing);
       target.scopes.set(key, scope);
+      const fits = prevScope !== undefined && (target.eds !== undefined || target.inboundStable);
+      target.fits.set(key, fits && sameOutboundShape(scope, prevScope!));
     }
     const prev = entry.build;
     const reuse =
-      prevScope !== undefined && prev?.scope === prevScope && prev.identity === ownIdentity(proxy);
+      target.fits.get(key) === true &&
+      prevScope !== undefined &&
+      prev?.scope === prevScope &&
+      prev.identity === ownIdentity(proxy);
     entry.build = reuse ? proxyRebase(prev!, scope) : proxyBuild(scope, push, proxy);
     return entry.build.snapshot;
   }
