@@ -31,6 +31,29 @@ export function sameOrNew(previous: NameSet | undefined, names: readonly string[
 let replies = 0;
 
 /**
+ * Framed bytes are held strongly by the most recently used replies up to this many bytes, and only weakly
+ * beyond: a reply unique to one proxy (its own CDS) does not keep hundreds of KB alive after it is sent,
+ * while replies shared by many streams stay hot. A reply whose bytes were collected frames them again.
+ */
+const RETAIN_BYTES = 32 * 1024 * 1024;
+const retained = new Map<Reply, Framed>();
+let retainedBytes = 0;
+
+/** Bytes of framed replies currently held strongly (at most RETAIN_BYTES plus the latest reply). */
+export const framedBytesRetained = (): number => retainedBytes;
+
+function retain(reply: Reply, framed: Framed): void {
+  if (retained.delete(reply)) retainedBytes -= framed.bytes.length;
+  retained.set(reply, framed);
+  retainedBytes += framed.bytes.length;
+  for (const [oldest, bytes] of retained) {
+    if (retainedBytes <= RETAIN_BYTES || oldest === reply) break;
+    retained.delete(oldest);
+    retainedBytes -= bytes.bytes.length;
+  }
+}
+
+/**
  * A SotW response shared by every stream sending it: resources, version, and the bytes, encoded once.
  * Its `nonce` is unique to it (replies are numbered in creation order), so a stream sending replies in
  * increasing `seq` can send `framed()` as is; a stream meeting one again appends its own nonce to `encoded()`.
@@ -38,7 +61,7 @@ let replies = 0;
 export class Reply {
   readonly seq = ++replies;
   readonly nonce = `r${this.seq}`;
-  private bytes?: Framed;
+  private bytes?: WeakRef<Framed>;
   private bodyLength = 0;
   private names?: string[];
 
@@ -55,12 +78,15 @@ export class Reply {
 
   /** The DiscoveryResponse with `nonce`, gRPC-framed; encoded once. */
   framed(): Framed {
-    if (!this.bytes) {
-      const { framed, bodyLength } = framedSotw(this.version, this.typeUrl, this.resources, this.nonce);
-      this.bodyLength = bodyLength;
-      this.bytes = framed;
+    let framed = this.bytes?.deref();
+    if (!framed) {
+      const built = framedSotw(this.version, this.typeUrl, this.resources, this.nonce);
+      framed = built.framed;
+      this.bodyLength = built.bodyLength;
+      this.bytes = new WeakRef(framed);
     }
-    return this.bytes;
+    retain(this, framed);
+    return framed;
   }
 
   resourceNames(): string[] {

@@ -7,7 +7,7 @@ export {
   type SotwResponse,
   sotwAnswer,
 } from './cache.js';
-export { makeResource, shortHash, versionOf, type XdsResource } from './resource.js';
+export { encodedResource, makeResource, shortHash, versionOf, type XdsResource } from './resource.js';
 export { createXdsServer, type XdsServer, type XdsServerOptions } from './server.js';
 export type { NackInfo, StreamInfo, TypeStatus, XdsCallbacks, XdsStats } from './session.js';
 export { edsServiceName, referencedRouteNames, Snapshot, type SnapshotOptions } from './snapshot.js';

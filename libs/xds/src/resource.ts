@@ -24,6 +24,19 @@ export function makeResource(typeUrl: string, name: string, body: object): XdsRe
   return Object.freeze({ name, typeUrl, version: shortHash(encoded), body, encoded });
 }
 
+/**
+ * A resource whose message bytes the caller encoded (e.g. spliced from cached parts): `encoded` must be a
+ * valid encoding of `body` as the message of `typeUrl`; field order may differ from protobufjs's.
+ */
+export function encodedResource(
+  typeUrl: string,
+  name: string,
+  body: object,
+  encoded: Uint8Array,
+): XdsResource {
+  return Object.freeze({ name, typeUrl, version: shortHash(encoded), body, encoded });
+}
+
 /** The `name=version` pair versions are hashed from. */
 export const pairOf = (r: XdsResource): string => `${r.name}=${r.version}`;
 

@@ -104,6 +104,21 @@ export class Snapshot {
     }
   }
 
+  /**
+   * A snapshot made of other snapshots' types: each `[typeUrl, source]` takes the source's group as it is
+   * (resources, version and memoized answers), so composing costs nothing per resource. A later pair for the
+   * same type wins; a type its source does not serve is not served.
+   */
+  static compose(parts: Iterable<readonly [string, Snapshot]>): Snapshot {
+    const out = new Snapshot([], { types: [] });
+    for (const [typeUrl, source] of parts) {
+      const group = source.groups.get(typeUrl);
+      if (group) out.groups.set(typeUrl, group);
+      else out.groups.delete(typeUrl);
+    }
+    return out;
+  }
+
   /** Content version of every resource of this type; '' when the snapshot does not serve the type. */
   version(typeUrl: string): string {
     return this.groups.get(typeUrl)?.version ?? '';

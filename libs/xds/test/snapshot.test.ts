@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TypeUrl, typed } from '@keel/proto';
+import { TypeUrl, typed, XDS_ORDER } from '@keel/proto';
 import {
   makeResource,
   type NodeStatus,
@@ -95,6 +95,42 @@ test('a snapshot on a base shares unchanged types and derives the same versions 
   assert.equal(derived.resources(TypeUrl.Cluster).get('c5'), own[2]);
   const answer = (s: Snapshot) => sotwAnswer(s, TypeUrl.ClusterLoadAssignment, ['c1'], '');
   assert.equal(answer(derived), answer(base), 'answers of a shared type are shared');
+});
+
+test('a composed snapshot takes each type from its source: same resources, versions and answers', () => {
+  const a = new Snapshot([edsCluster('c1'), edsCluster('c2'), endpoints('c1', 1), apiListener('a', 'r1')]);
+  const b = new Snapshot([edsCluster('c9'), endpoints('c1', 2), routeConfig('r1', 'c1')]);
+  const c = Snapshot.compose([
+    [TypeUrl.Cluster, a],
+    [TypeUrl.Listener, a],
+    [TypeUrl.ClusterLoadAssignment, b],
+    [TypeUrl.RouteConfiguration, b],
+  ]);
+  const scratch = new Snapshot([
+    edsCluster('c1'),
+    edsCluster('c2'),
+    endpoints('c1', 2),
+    apiListener('a', 'r1'),
+    routeConfig('r1', 'c1'),
+  ]);
+  for (const [t, source] of [
+    [TypeUrl.Cluster, a],
+    [TypeUrl.Listener, a],
+    [TypeUrl.ClusterLoadAssignment, b],
+    [TypeUrl.RouteConfiguration, b],
+  ] as const) {
+    assert.equal(c.resources(t), source.resources(t), `${t}: the source's map`);
+    assert.equal(c.version(t), scratch.version(t), `${t}: the version built from scratch`);
+  }
+  assert.deepEqual(c.types().sort(), [...XDS_ORDER].sort());
+  assert.deepEqual(c.consistent(), [`${TypeUrl.ClusterLoadAssignment}/c2`], 'checked like any snapshot');
+  const answer = (s: Snapshot) => sotwAnswer(s, TypeUrl.Cluster, [], '');
+  assert.equal(answer(c), answer(a), 'answers are shared with the source');
+  const partial = Snapshot.compose([[TypeUrl.Cluster, a]]);
+  assert.deepEqual(partial.types(), [TypeUrl.Cluster], 'types not named are not served');
+  assert.equal(partial.version(TypeUrl.Listener), '');
+  const unserved = Snapshot.compose([[TypeUrl.Secret, a]]);
+  assert.deepEqual(unserved.types(), [], 'a type its source does not serve is not served');
 });
 
 test('cache: watches park until their answer changes; equal snapshots wake nobody', () => {

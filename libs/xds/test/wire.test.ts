@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lookupType, TypeUrl } from '@keel/proto';
+import { framedBytesRetained, Reply } from '../src/answer.js';
 import { makeResource } from '../src/index.js';
 import { encodeSotwBody, Framed, framedSotw, withNonce, writeFramedAsIs } from '../src/wire.js';
 import { edsCluster } from './helpers.js';
@@ -40,4 +41,17 @@ test('writeFramedAsIs passes Framed bytes through the call framing step and leav
   assert.equal(inner.serializeMessage(framed), framed.bytes, 'no copy');
   assert.equal(inner.serializeMessage('x').toString(), 'copied:x');
   assert.doesNotThrow(() => writeFramedAsIs({ call: {} }), 'another call shape is left alone');
+});
+
+test('framed replies: bytes are held strongly only up to a bound, and a reply frames the same bytes again', () => {
+  const big = (i: number) =>
+    makeResource(TypeUrl.Cluster, `c${i}`, { name: `c${i}`, alt_stat_name: 'x'.repeat(1024 * 1024) });
+  const replies = Array.from({ length: 48 }, (_, i) => new Reply(TypeUrl.Cluster, `v${i}`, [big(i)]));
+  const first = Buffer.from(replies[0]!.framed().bytes);
+  for (const r of replies) r.framed();
+  const retained = framedBytesRetained();
+  assert.ok(retained <= 33 * 1024 * 1024, `${retained} bytes retained`);
+  assert.ok(retained >= 30 * 1024 * 1024, 'recent replies stay held');
+  assert.deepEqual(Buffer.from(replies[0]!.framed().bytes), first, 'same bytes when framed again');
+  assert.deepEqual(replies[0]!.encoded(), first.subarray(5, 5 + replies[0]!.encoded().length));
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { TypeUrl, XDS_ORDER } from '@keel/proto';
+import { decodeMessage, encodeMessage, TypeUrl, XDS_ORDER } from '@keel/proto';
 import { sharedTestdata } from '@keel/testing';
 import {
   assembleSidecarResources,
@@ -14,11 +14,13 @@ import { buildPushContext } from '../src/model/push-context.js';
 import type { Proxy as MeshProxy, PushContext } from '../src/model/types.js';
 import {
   configKey,
+  encodeRouteConfiguration,
   proxyBuild,
   proxyRebase,
   sameOutboundShape,
   scopeBuild,
   sharedKey,
+  VirtualHostEncodings,
 } from '../src/server/builds.js';
 import {
   bookinfoNetworking,
@@ -135,7 +137,7 @@ describe('scope split', () => {
     const after = bookinfo(['destination-rule-all.yaml', 'virtual-service-reviews-v3.yaml']);
     const [p0, p1] = [before.proxies[0]!, after.proxies[0]!];
     const prevScope = scopeBuild(before.push, p0, sharedKey(before.push, p0));
-    const scope = scopeBuild(after.push, p1, sharedKey(after.push, p1), undefined, prevScope);
+    const scope = scopeBuild(after.push, p1, sharedKey(after.push, p1), { prev: prevScope });
     assert.ok(sameOutboundShape(scope, prevScope));
     assert.notEqual(
       scope.snapshot.version(TypeUrl.RouteConfiguration),
@@ -155,9 +157,60 @@ describe('scope split', () => {
     const p2 = changed.proxies[0]!;
     assert.ok(
       !sameOutboundShape(
-        scopeBuild(changed.push, p2, sharedKey(changed.push, p2), undefined, prevScope),
+        scopeBuild(changed.push, p2, sharedKey(changed.push, p2), { prev: prevScope }),
         prevScope,
       ),
     );
+  });
+  it('a route-only push keeps the clusters and endpoints: same objects, same bytes as a full rebuild', () => {
+    const before = bookinfo(['destination-rule-all.yaml']);
+    const after = bookinfo(['destination-rule-all.yaml', 'virtual-service-reviews-50-v3.yaml']);
+    const [p0, p1] = [before.proxies[0]!, after.proxies[0]!];
+    const vhosts = new VirtualHostEncodings();
+    const prev = scopeBuild(before.push, p0, sharedKey(before.push, p0), { vhosts });
+    const kept = scopeBuild(after.push, p1, sharedKey(after.push, p1), { prev, keepOutbound: true, vhosts });
+    const fresh = scopeBuild(after.push, p1, sharedKey(after.push, p1));
+    assert.equal(kept.resources.clusters, prev.resources.clusters, 'clusters not regenerated');
+    assert.equal(kept.endpoints, prev.endpoints, 'endpoints not re-encoded');
+    for (const t of XDS_ORDER) {
+      assert.equal(
+        kept.snapshot.version(t) === prev.snapshot.version(t),
+        t !== TypeUrl.RouteConfiguration,
+        t,
+      );
+      const decoded = (b: typeof fresh) =>
+        [...b.snapshot.resources(t).values()].map((r) => decodeMessage(r.typeUrl.split('/')[1]!, r.encoded));
+      assert.deepEqual(decoded(kept), decoded(fresh), t);
+    }
+    assert.deepEqual(kept.resources, fresh.resources);
+  });
+
+  it('route configurations encode from cached virtual hosts: same message, only changed hosts encoded again', () => {
+    const routesOf = (files: string[]) => {
+      const { push, proxies } = bookinfo(files);
+      return generateScopeResources(push, proxies[0]!).routes;
+    };
+    const vhosts = new VirtualHostEncodings();
+    const type = 'envoy.config.route.v3.RouteConfiguration';
+    const before = routesOf(['destination-rule-all.yaml', 'virtual-service-reviews-v3.yaml']);
+    assert.ok(before.length > 0);
+    for (const rc of before) {
+      const spliced = encodeRouteConfiguration(rc, vhosts);
+      assert.deepEqual(decodeMessage(type, spliced), decodeMessage(type, encodeMessage(type, rc)));
+    }
+    const hosts = vhosts.size;
+    assert.ok(hosts >= 4, `${hosts} hosts cached`);
+    assert.equal(vhosts.encodes, hosts);
+    vhosts.rotate();
+    const after = routesOf(['destination-rule-all.yaml', 'virtual-service-reviews-50-v3.yaml']);
+    for (const rc of after) {
+      const spliced = encodeRouteConfiguration(rc, vhosts);
+      assert.deepEqual(decodeMessage(type, spliced), decodeMessage(type, encodeMessage(type, rc)));
+    }
+    assert.equal(vhosts.encodes, hosts + 1, 'only the reviews host was encoded again');
+    vhosts.rotate();
+    vhosts.rotate();
+    for (const rc of after) encodeRouteConfiguration(rc, vhosts);
+    assert.equal(vhosts.encodes, 2 * hosts + 1, 'entries unused for a whole push are dropped');
   });
 });

@@ -114,13 +114,21 @@ export function splitsByScope(push: PushContext, proxy: MeshProxy): boolean {
   );
 }
 
-/** The scope-shared part: the proxy's resources as if it had no service instances. */
+/**
+ * The scope-shared part: the proxy's resources as if it had no service instances. With `outbound` (clusters
+ * and endpoints of an earlier build whose inputs did not change) only listeners and routes are generated;
+ * scope proxies have no EnvoyFilters (`splitsByScope`), so nothing would patch them.
+ */
 export function generateScopeResources(
   push: PushContext,
   proxy: MeshProxy,
   stats?: GenerateStats,
+  outbound?: Pick<ProxyResources, 'clusters' | 'endpoints'>,
 ): ProxyResources {
-  return generateProxyResources(push, { ...proxy, serviceInstances: [] }, stats);
+  const scopeProxy = { ...proxy, serviceInstances: [] };
+  if (!outbound) return generateProxyResources(push, scopeProxy, stats);
+  const { listeners, routes } = listenersAndRoutes(push, scopeProxy, stats?.listeners ?? newListenerStats());
+  return { clusters: outbound.clusters, endpoints: outbound.endpoints, listeners, routes };
 }
 
 /** The proxy-specific part of a splitting sidecar: inbound clusters, inbound listeners, virtualInbound. */

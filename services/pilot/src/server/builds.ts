@@ -1,6 +1,6 @@
 // One proxy scope's xDS snapshot: the config key that decides sharing, full builds and EDS-only rebuilds.
-import { TypeUrl } from '@keel/proto';
-import { makeResource, Snapshot, type XdsResource } from '@keel/xds';
+import { encodeMessage, TypeUrl, typeNameOf } from '@keel/proto';
+import { encodedResource, makeResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
 import {
   assembleSidecarResources,
@@ -118,8 +118,91 @@ export function ownIdentity(proxy: MeshProxy): string {
   return JSON.stringify([identity(proxy), sorted(proxy.labels), proxy.metadata.ISTIO_VERSION ?? '']);
 }
 
-function encode(typeUrl: string, list: readonly Record<string, unknown>[], key: string): XdsResource[] {
-  return list.map((body) => makeResource(typeUrl, String(body[key]), body));
+const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
+const ROUTE_CONFIGURATION = typeNameOf(TypeUrl.RouteConfiguration);
+/** RouteConfiguration.virtual_hosts: field 2, length-delimited. */
+const VIRTUAL_HOSTS_TAG = 0x12;
+
+/**
+ * Encoded VirtualHosts by content (their JSON), shared by every build: a RouteConfiguration is encoded as
+ * its other fields plus cached VirtualHosts, so a route change re-encodes only the hosts that changed, and
+ * scopes that see the same host (other namespaces' services) share its bytes. Entries unused during a
+ * whole push are dropped at the next one.
+ */
+export class VirtualHostEncodings {
+  private current = new Map<string, Uint8Array>();
+  private previous = new Map<string, Uint8Array>();
+
+  /** Called once per push. */
+  rotate(): void {
+    this.previous = this.current;
+    this.current = new Map();
+  }
+
+  /** Hosts used since the last rotate. */
+  get size(): number {
+    return this.current.size;
+  }
+
+  /** Hosts encoded so far (cache misses). */
+  encodes = 0;
+
+  bytesOf(vhost: Body): Uint8Array {
+    const key = JSON.stringify(vhost);
+    let bytes = this.current.get(key) ?? this.previous.get(key);
+    if (!bytes) {
+      bytes = encodeMessage(VIRTUAL_HOST, vhost);
+      this.encodes += 1;
+    }
+    this.current.set(key, bytes);
+    return bytes;
+  }
+}
+
+const varintLength = (n: number): number =>
+  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+
+/**
+ * A RouteConfiguration's bytes: its fields but virtual_hosts as protobufjs encodes them, then each virtual
+ * host as a field-2 entry (field order is free in protobuf; host order is kept).
+ */
+export function encodeRouteConfiguration(body: Body, vhosts: VirtualHostEncodings): Uint8Array {
+  const { virtual_hosts: hosts, ...rest } = body as { virtual_hosts?: Body[] };
+  const head = encodeMessage(ROUTE_CONFIGURATION, rest);
+  const parts = (hosts ?? []).map((h) => vhosts.bytesOf(h));
+  let length = head.length;
+  for (const p of parts) length += 1 + varintLength(p.length) + p.length;
+  const out = Buffer.allocUnsafe(length);
+  out.set(head, 0);
+  let at = head.length;
+  for (const p of parts) {
+    out[at++] = VIRTUAL_HOSTS_TAG;
+    let n = p.length;
+    while (n >= 0x80) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One resource encoded; RouteConfigurations through `vhosts` when given. */
+function toResource(typeUrl: string, name: string, body: Body, vhosts?: VirtualHostEncodings): XdsResource {
+  if (vhosts && typeUrl === TypeUrl.RouteConfiguration)
+    return encodedResource(typeUrl, name, body, encodeRouteConfiguration(body, vhosts));
+  return makeResource(typeUrl, name, body);
+}
+
+function encode(
+  typeUrl: string,
+  list: readonly Record<string, unknown>[],
+  key: string,
+  vhosts?: VirtualHostEncodings,
+): XdsResource[] {
+  return list.map((body) => toResource(typeUrl, String(body[key]), body, vhosts));
 }
 
 function finish(
@@ -142,14 +225,20 @@ function finish(
 }
 
 /** Generates and encodes every resource for `proxy` (the representative of `key`). */
-export function fullBuild(push: PushContext, proxy: MeshProxy, key: string, stats?: GenerateStats): Build {
+export function fullBuild(
+  push: PushContext,
+  proxy: MeshProxy,
+  key: string,
+  stats?: GenerateStats,
+  vhosts?: VirtualHostEncodings,
+): Build {
   const started = performance.now();
   const resources = generateProxyResources(push, proxy, stats);
   const xds = [
     ...encode(TypeUrl.Cluster, resources.clusters, 'name'),
     ...encode(TypeUrl.ClusterLoadAssignment, resources.endpoints, 'cluster_name'),
     ...encode(TypeUrl.Listener, resources.listeners, 'name'),
-    ...encode(TypeUrl.RouteConfiguration, resources.routes, 'name'),
+    ...encode(TypeUrl.RouteConfiguration, resources.routes, 'name', vhosts),
   ];
   return finish(key, push, resources, xds, started);
 }
@@ -223,12 +312,13 @@ function encodeReusing(
   list: readonly Body[],
   key: string,
   prev: ReadonlyMap<string, XdsResource> | undefined,
+  vhosts?: VirtualHostEncodings,
 ): { bodies: Body[]; xds: XdsResource[] } {
   const bodies: Body[] = [];
   const xds: XdsResource[] = [];
   for (const body of list) {
     const name = String(body[key]);
-    const fresh = makeResource(typeUrl, name, body);
+    const fresh = toResource(typeUrl, name, body, vhosts);
     const old = prev?.get(name);
     const same = old !== undefined && Buffer.from(old.encoded).equals(fresh.encoded);
     const chosen = same ? old : fresh;
@@ -258,6 +348,18 @@ export function sameOutboundShape(scope: ScopeBuild, prev: ScopeBuild): boolean 
   );
 }
 
+export interface ScopeBuildOptions {
+  stats?: GenerateStats;
+  /** The scope's previous build: resources encoding exactly as there keep its objects. */
+  prev?: ScopeBuild;
+  /**
+   * Only config that clusters and endpoints never read changed since `prev` (VirtualServices, Gateways):
+   * `prev`'s clusters and endpoints are kept as they are, only listeners and routes are generated.
+   */
+  keepOutbound?: boolean;
+  vhosts?: VirtualHostEncodings;
+}
+
 /**
  * Generates and encodes the shared part for `proxy`'s scope. Resources encoding exactly as in `prev`
  * (the scope's previous build) are `prev`'s objects, and unchanged types share `prev`'s snapshot groups.
@@ -266,16 +368,21 @@ export function scopeBuild(
   push: PushContext,
   proxy: MeshProxy,
   key: string,
-  stats?: GenerateStats,
-  prev?: ScopeBuild,
+  options: ScopeBuildOptions = {},
 ): ScopeBuild {
+  const { stats, prev, vhosts } = options;
   const started = performance.now();
-  const generated = generateScopeResources(push, proxy, stats);
+  const kept = options.keepOutbound && prev ? prev : undefined;
+  const generated = generateScopeResources(push, proxy, stats, kept?.resources);
   const enc = (t: string, list: Body[], field: string) =>
-    encodeReusing(t, list, field, prev?.snapshot.resources(t));
-  const c = enc(TypeUrl.Cluster, generated.clusters, 'name');
+    encodeReusing(t, list, field, prev?.snapshot.resources(t), vhosts);
+  const c = kept
+    ? { bodies: kept.resources.clusters, xds: kept.resources.clusters.map((b) => kept.xdsOf.get(b)!) }
+    : enc(TypeUrl.Cluster, generated.clusters, 'name');
   const l = enc(TypeUrl.Listener, generated.listeners, 'name');
-  const e = enc(TypeUrl.ClusterLoadAssignment, generated.endpoints, 'cluster_name');
+  const e = kept
+    ? { bodies: kept.resources.endpoints, xds: kept.endpoints }
+    : enc(TypeUrl.ClusterLoadAssignment, generated.endpoints, 'cluster_name');
   const r = enc(TypeUrl.RouteConfiguration, generated.routes, 'name');
   const resources: ProxyResources = {
     clusters: c.bodies,
@@ -361,7 +468,15 @@ export function proxyBuild(
   };
 }
 
-/** After an EDS-only scope rebuild: the proxy's clusters and listeners as they were, the scope's new endpoints. */
+/**
+ * After a scope rebuild that kept its clusters and listeners (same objects): the proxy's CDS and LDS as they
+ * were (same groups, versions and answers), EDS and RDS from the new scope.
+ */
 export function proxyRebase(prev: ProxyBuild, scope: ScopeBuild): ProxyBuild {
-  return { ...prev, scope, snapshot: proxySnapshot(scope, prev.clusters, prev.listeners) };
+  const snapshot = Snapshot.compose([
+    ...scope.snapshot.types().map((t) => [t, scope.snapshot] as const),
+    [TypeUrl.Cluster, prev.snapshot],
+    [TypeUrl.Listener, prev.snapshot],
+  ]);
+  return { ...prev, scope, snapshot };
 }

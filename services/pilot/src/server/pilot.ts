@@ -93,6 +93,8 @@ export function createPilot(options: PilotOptions): Pilot {
   let unreply: (() => void) | undefined;
 
   async function runPush(req: PushRequest): Promise<void> {
+    const waitedMs = Date.now() - req.start;
+    const contextStart = performance.now();
     let push: ReturnType<typeof buildPushContext>;
     try {
       push = buildPushContext(store.snapshot(), { domain });
@@ -103,8 +105,13 @@ export function createPilot(options: PilotOptions): Pilot {
     }
     metrics.services.set(push.services.length);
     metrics.virtualServices.set(push.configs('VirtualService').length);
+    const contextMs = performance.now() - contextStart;
     const status: PushStatus = await pusher.push(push, req);
-    log.debug({ ...status }, 'push done');
+    const { edsHosts, ...brief } = status;
+    log.info(
+      { ...brief, edsHosts: edsHosts.length, waitedMs, contextMs: Math.round(contextMs) },
+      'push done',
+    );
     const wasReady = ready();
     firstPush = true;
     events.emit('push', status);

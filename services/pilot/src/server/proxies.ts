@@ -21,6 +21,7 @@ import {
   scopeBuild,
   scopeEndpointsBuild,
   sharedKey,
+  VirtualHostEncodings,
 } from './builds.js';
 import type { PushRequest } from './config-store.js';
 import type { PilotMetrics } from './metrics.js';
@@ -37,7 +38,12 @@ export interface ConnectedProxy {
   build?: ProxyBuild;
   /** performance.now() when its current snapshot was set (for push-time metrics). */
   setAt?: number;
+  /** The PushContext its current snapshot was built from. */
+  builtFor?: PushContext;
 }
+
+/** A drain of new connections builds for at most this long before yielding to I/O (responses go out meanwhile). */
+const CONNECT_SLICE_MS = 20;
 
 /** Status of the last push, for /debug/push_status. */
 export interface PushStatus {
@@ -73,6 +79,8 @@ interface BuildTarget {
   inboundStable: boolean;
   /** Per scope key: whether proxies' previous own parts still fit the new scope build. */
   fits: Map<string, boolean>;
+  /** Full push where only kinds clusters and endpoints never read changed: scopes keep theirs. */
+  keepOutbound: boolean;
   eds?: {
     builds: ReadonlyMap<string, Build>;
     scopes: ReadonlyMap<string, ScopeBuild>;
@@ -106,11 +114,22 @@ function inboundInputs(push: PushContext): string {
   return h.digest('hex');
 }
 
-const newTarget = (stable: boolean): BuildTarget => ({
+/** Kinds that clusters and endpoints never read (for sidecars: routes and listeners only). */
+const ROUTE_KINDS: ReadonlySet<string> = new Set(['VirtualService', 'Gateway']);
+
+/** A full push of route-only changes: named kinds (an empty set means everything), all route kinds, no endpoints. */
+const routesOnly = (req: PushRequest): boolean =>
+  req.full &&
+  req.kinds.size > 0 &&
+  req.edsHosts.size === 0 &&
+  [...req.kinds].every((k) => ROUTE_KINDS.has(k));
+
+const newTarget = (stable: boolean, keepOutbound = false): BuildTarget => ({
   builds: new Map(),
   scopes: new Map(),
   inboundStable: stable,
   fits: new Map(),
+  keepOutbound,
 });
 
 const newStats = () => ({ listeners: newListenerStats(), envoyFilters: newEnvoyFilterStats() });
@@ -131,6 +150,9 @@ export class ProxyPusher {
   private inputs?: string;
   private last?: PushStatus;
   private readonly parsed = new WeakMap<NodeInfo, { push: PushContext; result: Result<MeshProxy, string> }>();
+  private readonly vhosts = new VirtualHostEncodings();
+  /** New connections waiting for their first build (see `connect`). */
+  private arriving: ConnectedProxy[] = [];
 
   constructor(private readonly opts: ProxyPusherOptions) {}
 
@@ -143,7 +165,11 @@ export class ProxyPusher {
     return this.last;
   }
 
-  /** A stream opened for `node`; the first stream of a node gets a snapshot built at once (its scope's shared part reused). */
+  /**
+   * A stream opened for `node`; the first stream of a node gets a snapshot built soon (its scope's shared part
+   * reused). Builds for new connections run in time slices, so a connect storm's first responses are written
+   * while later proxies are still being built; the streams' watches park until then.
+   */
   connect(node: NodeInfo): void {
     const existing = this.proxies.get(node.id);
     if (existing) {
@@ -158,10 +184,24 @@ export class ProxyPusher {
     };
     this.proxies.set(node.id, entry);
     this.opts.metrics.xdsClients.set(this.proxies.size);
-    const push = this.current;
-    if (!push) return;
-    const snapshot = this.buildFor(entry, push, this.target);
-    if (snapshot) this.publish(entry, snapshot, undefined);
+    if (!this.current) return;
+    this.arriving.push(entry);
+    if (this.arriving.length === 1) setImmediate(() => this.buildArrivals());
+  }
+
+  /** Builds snapshots for queued new connections for one time slice; reschedules itself while any are left. */
+  private buildArrivals(): void {
+    const until = performance.now() + CONNECT_SLICE_MS;
+    let done = 0;
+    while (done < this.arriving.length && performance.now() < until) {
+      const entry = this.arriving[done++]!;
+      const push = this.current;
+      if (!push || this.proxies.get(entry.nodeId) !== entry || entry.builtFor === push) continue;
+      const snapshot = this.buildFor(entry, push, this.target);
+      if (snapshot) this.publish(entry, snapshot, undefined);
+    }
+    this.arriving.splice(0, done);
+    if (this.arriving.length > 0) setImmediate(() => this.buildArrivals());
   }
 
   /** A stream closed; the last stream of a node forgets its snapshot. */
@@ -183,15 +223,16 @@ export class ProxyPusher {
     const started = performance.now();
     const previous = this.target;
     const inputs = inboundInputs(push);
-    const target: BuildTarget = newTarget(req.full && inputs === this.inputs);
+    const target: BuildTarget = newTarget(req.full && inputs === this.inputs, routesOnly(req));
     this.inputs = inputs;
+    this.vhosts.rotate();
     target.previous = previous.scopes;
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
     this.target = target;
     let published = 0;
     for (const entry of [...this.proxies.values()]) {
-      if (this.proxies.get(entry.nodeId) !== entry) continue;
+      if (this.proxies.get(entry.nodeId) !== entry || entry.builtFor === push) continue;
       const snapshot = this.buildFor(entry, push, target);
       if (!snapshot) continue;
       this.publish(entry, snapshot, req.start);
@@ -245,6 +286,7 @@ export class ProxyPusher {
 
   /** The proxy's snapshot for `push`: split (shared scope part + own part) when it can be, else a per-key build. */
   private buildFor(entry: ConnectedProxy, push: PushContext, target: BuildTarget): Snapshot | undefined {
+    entry.builtFor = push;
     const proxy = this.parse(entry, push);
     if (!proxy) return undefined;
     if (!splitsByScope(push, proxy)) {
@@ -259,7 +301,12 @@ export class ProxyPusher {
       scope =
         prevScope && target.eds
           ? scopeEndpointsBuild(prevScope, push, proxy, target.eds.hosts)
-          : scopeBuild(push, proxy, key, newStats(), prevScope);
+          : scopeBuild(push, proxy, key, {
+              stats: newStats(),
+              prev: prevScope,
+              keepOutbound: target.keepOutbound,
+              vhosts: this.vhosts,
+            });
       this.reportMissing(key, scope.missing);
       target.scopes.set(key, scope);
       const fits = prevScope !== undefined && (target.eds !== undefined || target.inboundStable);
@@ -284,7 +331,7 @@ export class ProxyPusher {
     const prev = target.eds?.builds.get(key);
     build = prev
       ? endpointsBuild(prev, push, proxy, target.eds!.hosts)
-      : fullBuild(push, proxy, key, newStats());
+      : fullBuild(push, proxy, key, newStats(), this.vhosts);
     this.reportMissing(key, build.missing);
     target.builds.set(key, build);
     return build;
