@@ -33,8 +33,15 @@ const identity = (b: Buffer): Buffer => b;
 const sameNames = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((n, i) => n === b[i]);
 
-/** Names derived from a response, cached by (type, version, count, bytes): every proxy sharing a version shares them. */
+/**
+ * Names derived from a response. One process simulates every proxy, so derivation is shared where the bytes
+ * are: by response (type, version, count, bytes), then by resource (the Any's bytes; a proxy's own CDS still
+ * shares its outbound clusters with its scope). Names keep the order of the resources (the server's order
+ * is stable); equal name lists are one array, so their request encoding is shared too. Every byte is still received and the response decoded; only repeated derivations are skipped.
+ */
 const derivedNames = new Map<string, string[]>();
+const byResource = new Map<string, readonly string[]>();
+const nameLists = new Map<string, string[]>();
 function namesFrom(msg: DecodedResponse, derive: (values: Uint8Array[]) => string[]): string[] {
   const resources = msg.resources ?? [];
   let bytes = 0;
@@ -42,11 +49,39 @@ function namesFrom(msg: DecodedResponse, derive: (values: Uint8Array[]) => strin
   const key = `${msg.type_url}|${msg.version_info}|${resources.length}|${bytes}`;
   let names = derivedNames.get(key);
   if (!names) {
-    names = [...new Set(derive(resources.map(unwrapAny)))].sort();
+    const all = new Set<string>();
+    for (const r of resources) {
+      const content = Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('latin1');
+      let own = byResource.get(content);
+      if (!own) {
+        own = derive([unwrapAny(r)]);
+        byResource.set(content, own);
+      }
+      for (const n of own) all.add(n);
+    }
+    const list = [...all];
+    const listKey = list.join('\n');
+    names = nameLists.get(listKey) ?? list;
+    nameLists.set(listKey, names);
     if (derivedNames.size > 10_000) derivedNames.clear();
+    if (byResource.size > 200_000) byResource.clear();
+    if (nameLists.size > 10_000) nameLists.clear();
     derivedNames.set(key, names);
   }
   return names;
+}
+
+const DiscoveryRequest = () => lookupType('envoy.service.discovery.v3.DiscoveryRequest');
+/** resource_names (field 3) encoded once per name list; a request is its other fields plus these bytes. */
+const encodedNames = new WeakMap<readonly string[], Uint8Array>();
+function namesBytes(names: readonly string[]): Uint8Array {
+  let bytes = encodedNames.get(names);
+  if (!bytes) {
+    const Req = DiscoveryRequest();
+    bytes = Req.encode(Req.fromObject({ resource_names: names })).finish();
+    encodedNames.set(names, bytes);
+  }
+  return bytes;
 }
 
 /** What the load tells its observer about every response. */
@@ -106,7 +141,6 @@ export class AdsClient {
     st.names = names;
     const req: Record<string, unknown> = {
       version_info: st.version,
-      resource_names: names,
       type_url: type,
       response_nonce: st.nonce,
     };
@@ -114,8 +148,8 @@ export class AdsClient {
       req.node = { id: this.node.id, cluster: this.node.cluster, metadata: jsonToStruct(this.node.metadata) };
       this.nodeSent = true;
     }
-    const Req = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
-    this.call?.write(Buffer.from(Req.encode(Req.fromObject(req)).finish()));
+    const Req = DiscoveryRequest();
+    this.call?.write(Buffer.concat([Req.encode(Req.fromObject(req)).finish(), namesBytes(names)]));
   }
 
   private onData(buf: Buffer): void {

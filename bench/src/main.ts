@@ -19,19 +19,21 @@ interface Args {
   runs: number;
   quick: boolean;
   baselineOnly: boolean;
+  noBaseline: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { names: [], runs: 5, quick: false, baselineOnly: false };
+  const args: Args = { names: [], runs: 5, quick: false, baselineOnly: false, noBaseline: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--quick') args.quick = true;
     else if (a === '--baseline-only') args.baselineOnly = true;
+    else if (a === '--no-baseline') args.noBaseline = true;
     else if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a.startsWith('--runs=')) args.runs = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        `usage: main.js [--runs N] [--quick] [--baseline-only] [${ALL.map((b) => b.name).join('|')} ...]`,
+        `usage: main.js [--runs N] [--quick] [--baseline-only | --no-baseline] [${ALL.map((b) => b.name).join('|')} ...]`,
       );
       process.exit(0);
     } else args.names.push(a);
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     runs: args.runs,
     quick: args.quick,
     baselineOnly: args.baselineOnly,
+    noBaseline: args.noBaseline,
     serverPrefix,
     repoRoot,
     log,

@@ -31,7 +31,9 @@ export async function startServer(
   readyMsg: string,
   timeoutMs = 30_000,
 ): Promise<ServerProcess> {
-  const argv = [...ctx.serverPrefix, process.execPath, join(ctx.repoRoot, script), ...args];
+  // KEEL_BENCH_NODE_ARGS: extra node flags for servers under test (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.KEEL_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const argv = [...ctx.serverPrefix, process.execPath, ...nodeArgs, join(ctx.repoRoot, script), ...args];
   const child = spawn(argv[0] as string, argv.slice(1), {
     cwd: ctx.repoRoot,
     stdio: ['pipe', 'pipe', 'pipe'],

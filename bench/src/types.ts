@@ -25,6 +25,8 @@ export interface BenchContext {
   repoRoot: string;
   /** `--baseline-only`: benchmarks with an in-run baseline measure only it (their own rows SKIP). */
   baselineOnly?: boolean;
+  /** `--no-baseline`: skip in-run baselines where a benchmark allows it (quicker runs while tuning; no ratios). */
+  noBaseline?: boolean;
   log(msg: string): void;
 }
 

@@ -62,14 +62,31 @@ export async function connectStorm(
 }
 
 /** A change every proxy sees: per-client convergence is its last response after the trigger. */
-async function push(target: XdsTarget, load: AdsLoad, n: number, timeoutMs: number): Promise<number[]> {
+async function push(
+  target: XdsTarget,
+  load: AdsLoad,
+  n: number,
+  timeoutMs: number,
+  log: (m: string) => void,
+): Promise<number[]> {
   const w = load.mark();
+  const server = target.nextPush?.();
+  server?.catch(() => {});
   const t0 = nowMs();
   target.routeChange(n);
+  const triggerMs = nowMs() - t0;
   await load
     .until(() => w.clientsWithAny === load.clients.length, timeoutMs, `${target.label} push`)
     .catch(() => {});
   await load.quiet(300, timeoutMs);
+  const pushed = await Promise.race([server, Promise.resolve(undefined)]).catch(() => undefined);
+  if (pushed) {
+    const { waitedMs, contextMs, durationMs, builds } = pushed as Record<string, number>;
+    log(
+      `${target.label} push: trigger ${triggerMs.toFixed(0)} ms in this process; server waited ${waitedMs} ms ` +
+        `(debounce included), push context ${contextMs} ms, push ${Number(durationMs).toFixed(0)} ms, ${builds} builds`,
+    );
+  }
   return Array.from(w.lastAt, (t) => (t === 0 ? Number.POSITIVE_INFINITY : t - t0));
 }
 
@@ -102,24 +119,26 @@ async function noop(target: XdsTarget, load: AdsLoad, n: number): Promise<number
   return Object.values(w.byType).reduce((a, b) => a + b, 0);
 }
 
+const emptyFigures = (): XdsFigures => ({
+  stormMs: [],
+  pushP90Ms: [],
+  pushMaxMs: [],
+  endpointMs: [],
+  nonEdsAfterEndpoint: 0,
+  noopResponses: [],
+  rssMb: Number.NaN,
+  held: {},
+  pushByType: {},
+  errors: [],
+});
+
 /** Runs every xDS measurement against one target; runs storms, pushes and endpoint changes `runs` times. */
 export async function measureTarget(
   ctx: BenchContext,
   target: XdsTarget,
   sizes: XdsSizes,
 ): Promise<XdsFigures> {
-  const f: XdsFigures = {
-    stormMs: [],
-    pushP90Ms: [],
-    pushMaxMs: [],
-    endpointMs: [],
-    nonEdsAfterEndpoint: 0,
-    noopResponses: [],
-    rssMb: Number.NaN,
-    held: {},
-    pushByType: {},
-    errors: [],
-  };
+  const f = emptyFigures();
   let load: AdsLoad | undefined;
   try {
     for (let r = 0; r < ctx.runs; r++) {
@@ -142,7 +161,7 @@ export async function measureTarget(
     const first = load.clients[0];
     if (first) for (const [t, st] of first.state) f.held[t.split('.').pop() ?? t] = st.resources;
     for (let r = 0; r < ctx.runs; r++) {
-      const conv = await push(target, load, r, sizes.timeoutMs);
+      const conv = await push(target, load, r, sizes.timeoutMs, ctx.log);
       f.pushByType = { ...load.window().byType };
       f.pushP90Ms.push(quantile(conv, 0.9));
       f.pushMaxMs.push(max(conv));
@@ -151,7 +170,8 @@ export async function measureTarget(
       f.nonEdsAfterEndpoint += e.others;
       f.noopResponses.push(await noop(target, load, r));
       ctx.log(
-        `${target.label} run ${r + 1}: push p90 ${quantile(conv, 0.9).toFixed(0)} ms, max ${max(conv).toFixed(0)} ms; ` +
+        `${target.label} run ${r + 1}: push first ${Math.min(...conv).toFixed(0)} ms, p50 ${quantile(conv, 0.5).toFixed(0)} ms, ` +
+          `p90 ${quantile(conv, 0.9).toFixed(0)} ms, max ${max(conv).toFixed(0)} ms; ` +
           `endpoint ${e.ms.toFixed(0)} ms (${e.others} non-EDS); noop ${f.noopResponses[r]} responses`,
       );
     }
@@ -181,8 +201,7 @@ function rows(pilot: XdsFigures | undefined, base: XdsFigures, sizes: XdsSizes, 
     unit,
     target,
     cmp: 'le',
-    baseline: median(pick(base)),
-    baselineLabel: bl,
+    ...(pick(base).length > 0 ? { baseline: median(pick(base)), baselineLabel: bl } : {}),
     samples: pilot ? pick(pilot) : [],
     ...(note ? { note } : {}),
     ...(skip ? { skipped: skip } : {}),
@@ -221,7 +240,7 @@ export function xdsSizes(quick: boolean): XdsSizes {
   return {
     spec: { services, namespaces: quick ? 2 : 10, podsPerService: 2, routedEvery: 10, serviceEntries: 0 },
     clients: quick ? 20 : 1000,
-    channels: quick ? 2 : 8,
+    channels: quick ? 2 : Number(process.env.KEEL_BENCH_CHANNELS ?? 8),
     timeoutMs: quick ? 20_000 : 120_000,
   };
 }
@@ -231,12 +250,14 @@ export const xdsBench: Benchmark = {
   description: 'pilot process: push, endpoint change, connect storm, RSS, no-op push (ADS load client)',
   async run(ctx: BenchContext): Promise<BenchResult> {
     const sizes = xdsSizes(ctx.quick);
-    const baseTarget = await startBaseline(ctx, sizes.spec);
-    let base: XdsFigures;
-    try {
-      base = await measureTarget(ctx, baseTarget, sizes);
-    } finally {
-      await baseTarget.stop();
+    let base: XdsFigures = emptyFigures();
+    if (!ctx.noBaseline) {
+      const baseTarget = await startBaseline(ctx, sizes.spec);
+      try {
+        base = await measureTarget(ctx, baseTarget, sizes);
+      } finally {
+        await baseTarget.stop();
+      }
     }
     let pilot: XdsFigures | undefined;
     let skip: string | undefined;

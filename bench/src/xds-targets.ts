@@ -19,6 +19,8 @@ export interface XdsTarget {
   endpointChange(n: number): void;
   /** A new config version with identical content: no proxy's config changes. */
   noopChange(n: number): void;
+  /** The server's own account of its next push, when it logs one ('push done'). */
+  nextPush?(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -116,6 +118,7 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
     throw err;
   }
   const first = serviceRef(spec, 0);
+  const sizesTimeout = 120_000;
   return {
     label: 'pilot',
     address: `127.0.0.1:${pilot.ready.grpcPort}`,
@@ -129,6 +132,7 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
       config.publish(mcp);
     },
     noopChange: () => config.publish(mcp),
+    nextPush: () => pilot.next('push done', sizesTimeout),
     async stop() {
       await pilot.stop();
       mcp.close();
