@@ -1,5 +1,5 @@
 import { decodeMessage, TypeUrl, typeNameOf, XDS_ORDER } from '@keel/proto';
-import { pairOf, versionOf, versionOfPairs, type XdsResource } from './resource.js';
+import { pairOf, shortHash, versionOf, type XdsResource } from './resource.js';
 
 const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const EMPTY: ReadonlyMap<string, XdsResource> = new Map();
@@ -10,15 +10,13 @@ export interface SnapshotOptions {
   /**
    * A snapshot most resources come from (e.g. a scope shared by many proxies): a type whose resources are
    * exactly the base's (same objects, same order) shares the base's group, so answers and encodings are
-   * shared too; other types get their version by merging with the base's sorted pairs (same value as
-   * computed from scratch).
+   * shared too; other types get a version derived from the base's and what differs from it (see Group.derived).
    */
   base?: Snapshot;
 }
 
 /** One type's resources by name and their content version (`versionOf`); immutable, shared by snapshots. */
 class Group {
-  private sorted?: { names: string[]; pairs: string[] };
   private constructor(
     readonly byName: ReadonlyMap<string, XdsResource>,
     readonly version: string,
@@ -28,42 +26,27 @@ class Group {
     return new Group(byName, versionOf(byName.values()));
   }
 
-  /** `byName`'s group with its version derived from `base` (resources shared with it are not re-sorted). */
+  /**
+   * `byName`'s group with its version derived from `base`: a hash of the base's version, the `name=version`
+   * pairs of resources not shared with it and the base names it lacks or replaces. That is a function of
+   * the content (equal content on an equal base, equal version) costing nothing per shared resource; it is
+   * not the version `of` would compute, which only means a client moving between the two forms is sent
+   * the type again.
+   */
   static derived(byName: ReadonlyMap<string, XdsResource>, base: Group): Group {
-    const extra: XdsResource[] = [];
+    const extra: string[] = [];
     let shared = 0;
     for (const r of byName.values()) {
       if (base.byName.get(r.name) === r) shared += 1;
-      else extra.push(r);
+      else extra.push(pairOf(r));
     }
     if (shared * 2 < base.byName.size) return Group.of(byName);
-    const own = base.pairs();
-    const keep =
-      shared === base.byName.size
-        ? own.pairs
-        : own.pairs.filter((_, i) => base.byName.get(own.names[i]!) === byName.get(own.names[i]!));
-    const pairs = mergeSorted(keep, extra.map(pairOf).sort());
-    return new Group(byName, versionOfPairs(pairs));
+    const dropped: string[] = [];
+    if (shared < base.byName.size)
+      for (const [name, r] of base.byName) if (byName.get(name) !== r) dropped.push(name);
+    const text = `${base.version}\n+${extra.sort().join('\n')}\n-${dropped.sort().join('\n')}`;
+    return new Group(byName, shortHash(text));
   }
-
-  private pairs(): { names: string[]; pairs: string[] } {
-    if (!this.sorted) {
-      const all = [...this.byName.values()].map((r) => ({ name: r.name, pair: pairOf(r) }));
-      all.sort((a, b) => (a.pair < b.pair ? -1 : a.pair > b.pair ? 1 : 0));
-      this.sorted = { names: all.map((x) => x.name), pairs: all.map((x) => x.pair) };
-    }
-    return this.sorted;
-  }
-}
-
-function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) out.push(a[i]! <= b[j]! ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return out;
 }
 
 const sameList = (list: readonly XdsResource[], group: Group): boolean => {

@@ -118,7 +118,10 @@ export function framedSotw(
 ): { framed: Framed; bodyLength: number } {
   const str = (x: string) => Buffer.byteLength(x);
   const field = (len: number) => 1 + varintLength(len) + len;
-  const anyLens = resources.map((r) => field(str(r.typeUrl)) + field(r.encoded.length));
+  const typeLength = str(typeUrl);
+  const anyLens = resources.map(
+    (r) => field(r.typeUrl === typeUrl ? typeLength : str(r.typeUrl)) + field(r.encoded.length),
+  );
   const bodyLength =
     field(str(version)) + anyLens.reduce((sum, len) => sum + field(len), 0) + field(str(typeUrl));
   const messageLength = bodyLength + field(str(nonce));
@@ -130,10 +133,19 @@ export function framedSotw(
     const end = writeVarint(buf, at + 1, str(x));
     return end + buf.write(x, end, 'utf8');
   };
+  // Resources of one response nearly always share its type URL: its bytes are encoded once.
+  const typeBytes = Buffer.from(typeUrl);
+  const putType = (start: number, x: string): number => {
+    if (x !== typeUrl) return putString(start, 0x0a, x);
+    buf[start] = 0x0a;
+    const end = writeVarint(buf, start + 1, typeBytes.length);
+    buf.set(typeBytes, end);
+    return end + typeBytes.length;
+  };
   let at = putString(5, 0x0a, version);
   resources.forEach((r, i) => {
     buf[at] = 0x12;
-    at = putString(writeVarint(buf, at + 1, anyLens[i]!), 0x0a, r.typeUrl);
+    at = putType(writeVarint(buf, at + 1, anyLens[i]!), r.typeUrl);
     buf[at] = 0x12;
     at = writeVarint(buf, at + 1, r.encoded.length);
     buf.set(r.encoded, at);

@@ -67,7 +67,7 @@ test('versions are content hashes: equal content, equal version; any change, a n
   assert.equal(a.version(TypeUrl.Secret), '', 'an unserved type has none');
 });
 
-test('a snapshot on a base shares unchanged types and derives the same versions as from scratch', () => {
+test('a snapshot on a base shares unchanged types; derived versions follow content', () => {
   const shared = ['c3', 'c1', 'c5', 'c2'].map((n) => edsCluster(n));
   const eds = [endpoints('c1', 1), endpoints('c2', 1)];
   const base = new Snapshot([...shared, ...eds, apiListener('a', 'r1'), routeConfig('r1', 'c1')]);
@@ -75,13 +75,30 @@ test('a snapshot on a base shares unchanged types and derives the same versions 
   const list = [...shared, ...own, ...eds, apiListener('b', 'r1')];
   const derived = new Snapshot(list, { base });
   const scratch = new Snapshot(list);
-  for (const t of [
-    TypeUrl.Cluster,
-    TypeUrl.ClusterLoadAssignment,
-    TypeUrl.Listener,
-    TypeUrl.RouteConfiguration,
-  ])
-    assert.equal(derived.version(t), scratch.version(t), t);
+  for (const t of [TypeUrl.ClusterLoadAssignment, TypeUrl.RouteConfiguration])
+    assert.equal(derived.version(t), scratch.version(t), `${t}: shared with the base`);
+  const again = new Snapshot(
+    [
+      ...shared,
+      edsCluster('c4'),
+      edsCluster('c0'),
+      edsCluster('c5', 'LEAST_REQUEST'),
+      ...eds,
+      apiListener('b', 'r1'),
+    ],
+    { base },
+  );
+  const changed = new Snapshot(
+    [...shared, edsCluster('c4'), edsCluster('c0'), ...eds, apiListener('b', 'r2')],
+    {
+      base,
+    },
+  );
+  for (const t of [TypeUrl.Cluster, TypeUrl.Listener]) {
+    assert.equal(again.version(t), derived.version(t), `${t}: equal content (new objects), equal version`);
+    assert.notEqual(changed.version(t), derived.version(t), `${t}: other content, other version`);
+    assert.notEqual(derived.version(t), base.version(t));
+  }
   assert.equal(
     derived.resources(TypeUrl.ClusterLoadAssignment),
     base.resources(TypeUrl.ClusterLoadAssignment),

@@ -157,6 +157,19 @@ export function generateInboundResources(
 const byClusterName = (a: EnvoyObject, b: EnvoyObject) =>
   String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0;
 
+/** `[...a, ...b].sort(byClusterName)` for a sorted `a` (the scope's clusters) and a short `b`. */
+function mergeByName(a: readonly EnvoyObject[], b: readonly EnvoyObject[]): EnvoyObject[] {
+  const extra = [...b].sort(byClusterName);
+  const out: EnvoyObject[] = [];
+  let j = 0;
+  for (const x of a) {
+    while (j < extra.length && byClusterName(extra[j]!, x) < 0) out.push(extra[j++]!);
+    out.push(x);
+  }
+  while (j < extra.length) out.push(extra[j++]!);
+  return out;
+}
+
 /**
  * `generateProxyResources` of a splitting sidecar from its scope's shared part and its own inbound
  * part; the shared objects are reused as they are. Returns also the proxy-specific objects.
@@ -174,7 +187,7 @@ export function assembleSidecarResources(
   });
   const inboundKept = kept.filter((l) => l.traffic_direction === 'INBOUND');
   const vin = virtualInboundListener(inbound.push, inbound.proxy, inboundKept);
-  const clusters = [...(shared.clusters as EnvoyObject[]), ...inbound.clusters].sort(byClusterName);
+  const clusters = mergeByName(shared.clusters as EnvoyObject[], inbound.clusters);
   return {
     resources: {
       clusters,
