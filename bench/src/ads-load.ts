@@ -1,7 +1,7 @@
-import * as grpc from '@grpc/grpc-js';
 import { jsonToStruct, lookupType, TypeUrl } from '@keel/proto';
+import { type Chunks, type RawCall, RawChannel } from './grpc-raw.js';
 import { nowMs } from './stats.js';
-import { type DecodedResponse, decodeResponse, edsNamesOf, rdsNamesOf, unwrapAny } from './xds-names.js';
+import { type DecodedResponse, edsNamesOf, rdsNamesOf, readResponse, unwrapAny } from './xds-names.js';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const TYPES = [
@@ -11,6 +11,8 @@ const TYPES = [
   TypeUrl.RouteConfiguration,
 ] as const;
 export type XdsType = (typeof TYPES)[number];
+/** Types whose resources name what to ask for next (EDS and RDS names); other types' bodies are only walked. */
+const NAMED_TYPES: ReadonlySet<string> = new Set([TypeUrl.Cluster, TypeUrl.Listener]);
 export const XDS_TYPES: readonly XdsType[] = TYPES;
 
 export interface ProxyNode {
@@ -29,7 +31,6 @@ interface TypeState {
   resources: number;
 }
 
-const identity = (b: Buffer): Buffer => b;
 const sameNames = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((n, i) => n === b[i]);
 
@@ -43,10 +44,8 @@ const derivedNames = new Map<string, string[]>();
 const byResource = new Map<string, readonly string[]>();
 const nameLists = new Map<string, string[]>();
 function namesFrom(msg: DecodedResponse, derive: (values: Uint8Array[]) => string[]): string[] {
-  const resources = msg.resources ?? [];
-  let bytes = 0;
-  for (const r of resources) bytes += r.length;
-  const key = `${msg.type_url}|${msg.version_info}|${resources.length}|${bytes}`;
+  const resources = msg.resources;
+  const key = `${msg.type_url}|${msg.version_info}|${msg.count}|${msg.resourceBytes}`;
   let names = derivedNames.get(key);
   if (!names) {
     const all = new Set<string>();
@@ -100,7 +99,7 @@ export class AdsClient {
   /** When CDS, EDS, LDS and RDS had all been received (and ACKed); 0 until then. */
   fullAt = 0;
   error: string | undefined;
-  private call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  private call: RawCall | undefined;
   private nodeSent = false;
   /** EDS and RDS names the last CDS and LDS responses call for (an empty list is never requested: it means wildcard). */
   private wantEds: string[] = [];
@@ -109,7 +108,7 @@ export class AdsClient {
   constructor(
     readonly index: number,
     readonly node: ProxyNode,
-    private readonly channel: grpc.Client,
+    private readonly channel: RawChannel,
     private readonly observer: LoadObserver,
   ) {
     for (const t of TYPES)
@@ -118,10 +117,11 @@ export class AdsClient {
 
   start(): void {
     this.startedAt = nowMs();
-    this.call = this.channel.makeBidiStreamRequest(ADS_PATH, identity, identity);
-    this.call.on('data', (b: Buffer) => this.onData(b));
-    this.call.on('error', (err: grpc.ServiceError) => {
-      if (err.code !== grpc.status.CANCELLED) this.error = `${grpc.status[err.code]}: ${err.details}`;
+    this.call = this.channel.call(ADS_PATH, {
+      onMessage: (m) => this.onData(m),
+      onEnd: (error) => {
+        if (error) this.error = error;
+      },
     });
     this.request(TypeUrl.Cluster, []);
   }
@@ -152,16 +152,16 @@ export class AdsClient {
     this.call?.write(Buffer.concat([Req.encode(Req.fromObject(req)).finish(), namesBytes(names)]));
   }
 
-  private onData(buf: Buffer): void {
+  private onData(message: Chunks): void {
     const at = nowMs();
-    const msg = decodeResponse(buf);
-    const type = msg.type_url ?? '';
+    const msg = readResponse(message, NAMED_TYPES.has.bind(NAMED_TYPES));
+    const type = msg.type_url;
     const st = this.state.get(type);
     if (!st) return;
-    st.version = msg.version_info ?? '';
-    st.nonce = msg.nonce ?? '';
+    st.version = msg.version_info;
+    st.nonce = msg.nonce;
     st.responses += 1;
-    st.resources = msg.resources?.length ?? 0;
+    st.resources = msg.count;
     if (type === TypeUrl.Cluster) {
       const eds = namesFrom(msg, edsNamesOf);
       this.request(TypeUrl.Cluster, []);
@@ -224,25 +224,16 @@ export interface Window {
 /** Many SotW ADS clients in one process, spread over several HTTP/2 connections. */
 export class AdsLoad implements LoadObserver {
   readonly clients: AdsClient[];
-  private readonly channels: grpc.Client[];
+  private readonly channels: RawChannel[];
   private full = 0;
   private win: Window;
   private waiters = new Set<() => void>();
 
   constructor(private readonly options: AdsLoadOptions) {
     const n = Math.max(1, Math.min(options.channels ?? 8, options.nodes.length));
-    this.channels = Array.from(
-      { length: n },
-      (_, i) =>
-        new grpc.Client(options.address, grpc.credentials.createInsecure(), {
-          'grpc.use_local_subchannel_pool': 1,
-          'grpc.max_receive_message_length': -1,
-          'grpc-node.flow_control_window': 16 * 1024 * 1024,
-          'keel.bench.channel_id': i,
-        }),
-    );
+    this.channels = Array.from({ length: n }, () => new RawChannel(options.address));
     this.clients = options.nodes.map(
-      (node, i) => new AdsClient(i, node, this.channels[i % n] as grpc.Client, this),
+      (node, i) => new AdsClient(i, node, this.channels[i % n] as RawChannel, this),
     );
     this.win = this.freshWindow();
   }

@@ -1,17 +1,10 @@
 import protobuf from 'protobufjs';
+import { ChunkReader, type Chunks } from './grpc-raw.js';
 
 // Partial views of Envoy messages: only the fields that carry names, the rest is skipped on decode.
 // Field numbers from envoy/config/{cluster,listener}/v3 and http_connection_manager/v3.
 const lite = protobuf.Root.fromJSON({
   nested: {
-    DiscoveryResponseLite: {
-      fields: {
-        version_info: { type: 'string', id: 1 },
-        resources: { rule: 'repeated', type: 'bytes', id: 2 },
-        type_url: { type: 'string', id: 4 },
-        nonce: { type: 'string', id: 5 },
-      },
-    },
     AnyLite: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } },
     EdsClusterConfigLite: { fields: { service_name: { type: 'string', id: 2 } } },
     ClusterLite: {
@@ -37,7 +30,6 @@ const lite = protobuf.Root.fromJSON({
   },
 });
 
-const ResponseLite = lite.lookupType('DiscoveryResponseLite');
 const AnyLiteType = lite.lookupType('AnyLite');
 const ClusterLite = lite.lookupType('ClusterLite');
 const ListenerLite = lite.lookupType('ListenerLite');
@@ -50,18 +42,60 @@ type AnyLite = { type_url?: string; value?: Uint8Array };
 
 /** A DiscoveryResponse with each resource left as its encoded google.protobuf.Any (never unpacked). */
 export interface DecodedResponse {
-  version_info?: string;
-  resources?: Uint8Array[];
-  type_url?: string;
-  nonce?: string;
+  version_info: string;
+  type_url: string;
+  nonce: string;
+  /** How many resources the response holds. */
+  count: number;
+  /** Their total encoded size. */
+  resourceBytes: number;
+  /** The resources' Any bytes, only when asked for (see readResponse). */
+  resources: Uint8Array[];
 }
 
 /**
- * Decodes envoy.service.discovery.v3.DiscoveryResponse (fields 1, 2, 4, 5) keeping resources as
- * raw Any bytes: about 10x cheaper than unpacking every Any when only a few need names.
+ * Reads envoy.service.discovery.v3.DiscoveryResponse (fields 1, 2, 4, 5) from the chunks it arrived in.
+ * Every resource is walked and counted; their bytes are collected only when `keep(type_url)` (the type
+ * URL comes after the resources on the wire, so that is a second pass), never copied otherwise.
  */
-export function decodeResponse(buf: Uint8Array): DecodedResponse {
-  return ResponseLite.decode(buf) as unknown as DecodedResponse;
+export function readResponse(message: Chunks, keep: (typeUrl: string) => boolean): DecodedResponse {
+  const out: DecodedResponse = {
+    version_info: '',
+    type_url: '',
+    nonce: '',
+    count: 0,
+    resourceBytes: 0,
+    resources: [],
+  };
+  const r = new ChunkReader(message);
+  while (!r.done) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire !== 2) {
+      r.skipField(wire);
+      continue;
+    }
+    const length = r.varint();
+    if (field === 2) {
+      out.count += 1;
+      out.resourceBytes += length;
+      r.skip(length);
+    } else if (field === 1 || field === 4 || field === 5) {
+      const text = r.bytes(length).toString('utf8');
+      if (field === 1) out.version_info = text;
+      else if (field === 4) out.type_url = text;
+      else out.nonce = text;
+    } else r.skip(length);
+  }
+  if (out.count === 0 || !keep(out.type_url)) return out;
+  const again = new ChunkReader(message);
+  while (!again.done) {
+    const tag = again.varint();
+    if (tag === 0x12) out.resources.push(again.bytes(again.varint()));
+    else again.skipField(tag & 7);
+  }
+  return out;
 }
 
 /** The message bytes inside an encoded Any. */
