@@ -231,8 +231,14 @@ export class ProxyPusher {
     this.current = push;
     this.target = target;
     let published = 0;
-    for (const entry of [...this.proxies.values()]) {
+    // Proxies grouped by their last key: a scope's proxies are published right after its build, and the
+    // loop yields at each group's end too, so their responses are written while later scopes build.
+    const byKey = (a: ConnectedProxy, b: ConnectedProxy) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1);
+    let group: string | undefined;
+    for (const entry of [...this.proxies.values()].sort(byKey)) {
       if (this.proxies.get(entry.nodeId) !== entry || entry.builtFor === push) continue;
+      if (published > 0 && entry.key !== group) await yieldLoop();
+      group = entry.key;
       const snapshot = this.buildFor(entry, push, target);
       if (!snapshot) continue;
       this.publish(entry, snapshot, req.start);
