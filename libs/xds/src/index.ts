@@ -11,4 +11,10 @@ export { encodedResource, makeResource, shortHash, versionOf, type XdsResource }
 export { createXdsServer, type XdsServer, type XdsServerOptions } from './server.js';
 export type { NackInfo, StreamInfo, TypeStatus, XdsCallbacks, XdsStats } from './session.js';
 export { edsServiceName, referencedRouteNames, Snapshot, type SnapshotOptions } from './snapshot.js';
-export type { DeltaRequest, ErrorDetail, NodeInfo, SotwRequest } from './wire.js';
+export {
+  appendRepeated,
+  type DeltaRequest,
+  type ErrorDetail,
+  type NodeInfo,
+  type SotwRequest,
+} from './wire.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lookupType, TypeUrl } from '@keel/proto';
 import { framedBytesRetained, Reply } from '../src/answer.js';
-import { makeResource } from '../src/index.js';
+import { appendRepeated, makeResource } from '../src/index.js';
 import { encodeSotwBody, Framed, framedSotw, withNonce, writeFramedAsIs } from '../src/wire.js';
 import { edsCluster } from './helpers.js';
 
@@ -54,4 +54,18 @@ test('framed replies: bytes are held strongly only up to a bound, and a reply fr
   assert.ok(retained >= 30 * 1024 * 1024, 'recent replies stay held');
   assert.deepEqual(Buffer.from(replies[0]!.framed().bytes), first, 'same bytes when framed again');
   assert.deepEqual(replies[0]!.encoded(), first.subarray(5, 5 + replies[0]!.encoded().length));
+});
+
+test('appendRepeated: a message plus encoded entries decodes as the message with those entries', () => {
+  const Rc = lookupType('envoy.config.route.v3.RouteConfiguration');
+  const Vh = lookupType('envoy.config.route.v3.VirtualHost');
+  const hosts = ['a', 'b'.repeat(200), 'c'].map((name) => ({ name, domains: [`${name}.local`] }));
+  const head = Rc.encode(Rc.fromObject({ name: 'r', validate_clusters: { value: false } })).finish();
+  const parts = hosts.map((h) => Vh.encode(Vh.fromObject(h)).finish());
+  const spliced = appendRepeated(head, 2, parts);
+  const whole = Rc.encode(
+    Rc.fromObject({ name: 'r', virtual_hosts: hosts, validate_clusters: { value: false } }),
+  );
+  assert.deepEqual(Rc.toObject(Rc.decode(spliced)), Rc.toObject(Rc.decode(whole.finish())));
+  assert.equal(appendRepeated(head, 2, []).length, head.length);
 });

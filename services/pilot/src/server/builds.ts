@@ -1,6 +1,6 @@
 // One proxy scope's xDS snapshot: the config key that decides sharing, full builds and EDS-only rebuilds.
 import { encodeMessage, TypeUrl, typeNameOf } from '@keel/proto';
-import { encodedResource, makeResource, Snapshot, type XdsResource } from '@keel/xds';
+import { appendRepeated, encodedResource, makeResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
 import {
   assembleSidecarResources,
@@ -120,8 +120,8 @@ export function ownIdentity(proxy: MeshProxy): string {
 
 const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
 const ROUTE_CONFIGURATION = typeNameOf(TypeUrl.RouteConfiguration);
-/** RouteConfiguration.virtual_hosts: field 2, length-delimited. */
-const VIRTUAL_HOSTS_TAG = 0x12;
+/** RouteConfiguration.virtual_hosts. */
+const VIRTUAL_HOSTS_FIELD = 2;
 
 /**
  * Encoded VirtualHosts by content (their JSON), shared by every build: a RouteConfiguration is encoded as
@@ -159,34 +159,14 @@ export class VirtualHostEncodings {
   }
 }
 
-const varintLength = (n: number): number =>
-  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-
 /**
  * A RouteConfiguration's bytes: its fields but virtual_hosts as protobufjs encodes them, then each virtual
- * host as a field-2 entry (field order is free in protobuf; host order is kept).
+ * host (cached) as a field-2 entry; host order is kept.
  */
 export function encodeRouteConfiguration(body: Body, vhosts: VirtualHostEncodings): Uint8Array {
   const { virtual_hosts: hosts, ...rest } = body as { virtual_hosts?: Body[] };
-  const head = encodeMessage(ROUTE_CONFIGURATION, rest);
   const parts = (hosts ?? []).map((h) => vhosts.bytesOf(h));
-  let length = head.length;
-  for (const p of parts) length += 1 + varintLength(p.length) + p.length;
-  const out = Buffer.allocUnsafe(length);
-  out.set(head, 0);
-  let at = head.length;
-  for (const p of parts) {
-    out[at++] = VIRTUAL_HOSTS_TAG;
-    let n = p.length;
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    out[at++] = n;
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return appendRepeated(encodeMessage(ROUTE_CONFIGURATION, rest), VIRTUAL_HOSTS_FIELD, parts);
 }
 
 /** One resource encoded; RouteConfigurations through `vhosts` when given. */

@@ -233,7 +233,8 @@ export class ProxyPusher {
     let published = 0;
     // Proxies grouped by their last key: a scope's proxies are published right after its build, and the
     // loop yields at each group's end too, so their responses are written while later scopes build.
-    const byKey = (a: ConnectedProxy, b: ConnectedProxy) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1);
+    const byKey = (a: ConnectedProxy, b: ConnectedProxy) =>
+      (a.key ?? '') < (b.key ?? '') ? -1 : (a.key ?? '') > (b.key ?? '') ? 1 : 0;
     let group: string | undefined;
     for (const entry of [...this.proxies.values()].sort(byKey)) {
       if (this.proxies.get(entry.nodeId) !== entry || entry.builtFor === push) continue;
