@@ -42,3 +42,11 @@ export {
   type RecordedRequest,
   startKubeTestServer,
 } from './testserver.js';
+export {
+  type CaBundleReconciler,
+  patchWebhookCaBundle,
+  reconcileWebhookCaBundle,
+  type WebhookCaBundleOptions,
+  type WebhookCaBundleResult,
+  type WebhookConfigurationKind,
+} from './webhookca.js';

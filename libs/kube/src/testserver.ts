@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import fastJsonPatch from 'fast-json-patch';
 import { apiVersionOf, type KindInfo, KindTable } from './kinds.js';
 import {
   type KubeObject,
@@ -203,6 +204,11 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   }
   if (method === 'PATCH') {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (type === 'application/json-patch+json') {
+      const patched = applyJsonPatch(current, await readBody(req));
+      patched.metadata = { ...patched.metadata, name, namespace };
+      return sendJson(res, 200, ctx.store.put(info, patched).object);
+    }
     if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') {
       throw new HttpError(415, 'UnsupportedMediaType', `unsupported patch type ${type}`);
     }
@@ -319,6 +325,31 @@ function discoveryDocument(kinds: KindTable, pathname: string): unknown {
     }));
   if (resources.length === 0) return undefined;
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
+}
+
+/** RFC 6902 as the API server applies it: a failed `test` or a bad path is 422 and nothing changes. */
+function applyJsonPatch(current: KubeObject, ops: unknown): KubeObject {
+  if (!Array.isArray(ops))
+    throw new HttpError(400, 'BadRequest', 'a JSON patch must be a list of operations');
+  try {
+    return fastJsonPatch.applyPatch(structuredClone(current), ops, true, false).newDocument as KubeObject;
+  } catch (err) {
+    throw new HttpError(
+      422,
+      'Invalid',
+      `the patch could not be applied: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (err) {
+    throw new HttpError(400, 'BadRequest', `invalid JSON body: ${(err as Error).message}`);
+  }
 }
 
 async function readObject(req: IncomingMessage): Promise<KubeObject> {
