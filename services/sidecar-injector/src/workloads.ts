@@ -93,7 +93,7 @@ export function injectObject(injector: Injector, input: Obj, depth = 0): Result<
   const last = path[path.length - 1];
   const template: Obj | undefined = last === undefined ? obj : holder[last];
   if (!isObj(template) || !isObj(template.spec)) {
-    return { ok: false, errors: [`${describe(obj)}: has no pod spec`] };
+    return { ok: false, errors: [`${describe(obj)}: has no pod spec at ${[...path, 'spec'].join('.')}`] };
   }
   if (template.spec.hostNetwork === true) {
     return {
