@@ -45,7 +45,10 @@ export interface SidecarInjector {
   stop(): Promise<void>;
   /** The injector serving requests now. */
   current(): Injector;
-  /** `config` after a reload of the template files, `certificate` after a certificate reload. */
+  /**
+   * `config` after a reload of the template files, `certificate` after a certificate reload,
+   * `caBundle` after the webhook configuration was brought up to date.
+   */
   events: EventEmitter;
 }
 
@@ -198,6 +201,7 @@ export function createSidecarInjector(opts: SidecarInjectorOptions): SidecarInje
           webhooks: [opts.webhookName ?? 'sidecar-injector.istio.io'],
           onPatched: (r) => {
             if (r.patched.length > 0) log.info({ name, webhooks: r.patched }, 'webhook caBundle patched');
+            events.emit('caBundle', r.patched);
           },
           onError: (e) =>
             log.warn({ name, error: e.message }, 'patching the webhook caBundle failed; retrying'),
