@@ -1,5 +1,6 @@
 import { formatError, parsePaths, validateResources } from '@keel/config';
 import { crdsYaml } from './crds.js';
+import { KUBE_INJECT_USAGE, parseKubeInjectArgs, runKubeInject } from './kubeinject.js';
 
 /** Where the CLI writes; main.ts passes process streams, tests may pass buffers. */
 export interface CliIO {
@@ -18,6 +19,8 @@ Commands:
 
   crds
       Print the CustomResourceDefinitions of every Istio kind Keel reads (deploy/kubernetes/crds.yaml).
+
+${KUBE_INJECT_USAGE}
 
 Options:
   -h, --help  show this help`;
@@ -82,6 +85,18 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       return 2;
     }
     return runValidate(args, io);
+  }
+  if (command === 'kube-inject') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const args = parseKubeInjectArgs(rest);
+    if (typeof args === 'string') {
+      io.stderr(`keelctl kube-inject: ${args}\n\n${USAGE}`);
+      return 2;
+    }
+    return runKubeInject(args, io);
   }
   if (command === 'crds') {
     io.stdout(crdsYaml().trimEnd());
