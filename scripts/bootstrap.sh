@@ -32,5 +32,7 @@ fi
 
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v nats-server >/dev/null 2>&1 || need_root_apt nats-server
+# openssl: test CAs and certificates (webhook tests, the local runner's webhook certificate).
+command -v openssl >/dev/null 2>&1 || need_root_apt openssl
 
 pnpm install --frozen-lockfile --reporter=silent

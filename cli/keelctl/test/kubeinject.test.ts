@@ -103,3 +103,27 @@ test('kube-inject reports bad input and bad usage', async () => {
   assert.equal(v.code, 1);
   assert.match(v.stderr, /values.json: values: JSON/);
 });
+
+test('the README example: kube-inject on the demo Deployments injects every one', async () => {
+  const r = await keelctl('kube-inject', '-f', path.join(repoRoot(), 'deploy/local/workloads/bookinfo.yaml'));
+  assert.equal(r.code, 0, r.stderr);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+  assert.equal(docs.length, 6);
+  for (const d of docs) {
+    assert.equal(d.kind, 'Deployment');
+    const pod = d.spec.template;
+    assert.deepEqual(
+      pod.spec.initContainers.map((c: Obj) => c.name),
+      ['istio-init'],
+    );
+    assert.equal(
+      proxyOf(d).env.find((e: Obj) => e.name === 'ISTIO_META_WORKLOAD_NAME').value,
+      d.metadata.name,
+    );
+    assert.equal(
+      pod.spec.volumes.find((v: Obj) => v.name === 'istio-certs').secret.secretName,
+      `istio.${pod.spec.serviceAccountName}`,
+    );
+    assert.equal(pod.metadata.labels['security.istio.io/tlsMode'], 'istio');
+  }
+});

@@ -68,6 +68,14 @@ try {
     `  pilot   xDS      ${h}:${ports.pilotGrpc}  debug http://${h}:${ports.pilotHttp}/debug/syncz   monitoring http://${h}:${ports.pilotMonitoring}/metrics`,
   );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
+  if (plane.children.some((c) => c.name === 'injector')) {
+    print(
+      `  injector         webhook https://${h}:${ports.injectorWebhook}/inject   monitoring http://${h}:${ports.injectorMonitoring}/metrics`,
+    );
+    print(
+      `  kube-inject      node cli/keelctl/dist/src/main.js kube-inject -f deploy/local/workloads/bookinfo.yaml`,
+    );
+  }
   if (f.demo) {
     backends = await startBackends(LOCAL_WORKLOADS, LOCAL_PORT);
     const client = xdsClient(

@@ -12,6 +12,8 @@ export interface LocalPorts {
   pilotGrpc: number;
   pilotHttp: number;
   pilotMonitoring: number;
+  injectorWebhook: number;
+  injectorMonitoring: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -23,6 +25,8 @@ export const DEFAULT_PORTS: LocalPorts = {
   pilotGrpc: 15010,
   pilotHttp: 8080,
   pilotMonitoring: 15015,
+  injectorWebhook: 9444,
+  injectorMonitoring: 15018,
 };
 
 export interface LocalPlane {
@@ -202,6 +206,35 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     );
     children.push(pilot);
     await pilot.waitForLog('pilot listening', 20_000);
+    if (cert) {
+      // The sidecar injector with the template and values it ships; `keelctl kube-inject` uses the same.
+      const injector = startChild(
+        'injector',
+        node,
+        [
+          join(root, 'services/sidecar-injector/dist/src/main.js'),
+          '--host',
+          host,
+          '--port',
+          String(ports.injectorWebhook),
+          '--monitoring-port',
+          String(ports.injectorMonitoring),
+          '--tls-cert',
+          cert.cert,
+          '--tls-key',
+          cert.key,
+          '--inject-config',
+          join(root, 'services/sidecar-injector/files/config.yaml'),
+          '--inject-values',
+          join(root, 'services/sidecar-injector/files/values.json'),
+          '--mesh-config',
+          join(root, 'deploy/local/mesh.yaml'),
+        ],
+        out('injector'),
+      );
+      children.push(injector);
+      await injector.waitForLog('sidecar injector listening', 20_000);
+    }
     return { ports, children, stop };
   } catch (err) {
     await stop();

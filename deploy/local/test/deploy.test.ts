@@ -137,6 +137,41 @@ describe('deploy/kubernetes', () => {
     }
   });
 
+  it('the injector webhook calls its Service on /inject for pods in istio-injection=enabled namespaces', () => {
+    const hooks = byKind('MutatingWebhookConfiguration').flatMap((m) => m.webhooks);
+    const inject = hooks.find((w) => w.name === 'sidecar-injector.istio.io');
+    assert.ok(inject, 'sidecar-injector.istio.io webhook');
+    const ref = inject.clientConfig.service;
+    const svc = byKind('Service').find(
+      (s) => s.metadata.name === ref.name && s.metadata.namespace === ref.namespace,
+    );
+    assert.ok(svc, 'its Service exists');
+    assert.ok(svc.spec.ports.some((p: Obj) => p.port === ref.port));
+    assert.equal(ref.path, '/inject');
+    assert.deepEqual(inject.namespaceSelector, { matchLabels: { 'istio-injection': 'enabled' } });
+    assert.deepEqual(inject.rules, [
+      { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] },
+    ]);
+    assert.equal(inject.failurePolicy, 'Fail');
+    assert.deepEqual(inject.admissionReviewVersions, ['v1', 'v1beta1']);
+  });
+
+  it('the istio-sidecar-injector ConfigMap holds exactly the template and values the injector ships', () => {
+    const cm = byKind('ConfigMap').find((m) => m.metadata.name === 'istio-sidecar-injector');
+    assert.ok(cm);
+    const files = join(root, 'services/sidecar-injector/files');
+    assert.equal(
+      cm.data.config,
+      readFileSync(join(files, 'config.yaml'), 'utf8'),
+      'data.config = files/config.yaml',
+    );
+    assert.equal(
+      cm.data.values,
+      readFileSync(join(files, 'values.json'), 'utf8'),
+      'data.values = files/values.json',
+    );
+  });
+
   it('kustomization lists every manifest file, each existing', () => {
     const k = parse(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8')) as Obj;
     const files = readdirSync(k8sDir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');

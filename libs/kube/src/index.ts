@@ -49,4 +49,5 @@ export {
   type WebhookCaBundleOptions,
   type WebhookCaBundleResult,
   type WebhookConfigurationKind,
+  watchWebhookCaBundle,
 } from './webhookca.js';

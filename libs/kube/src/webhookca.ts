@@ -1,3 +1,4 @@
+import { type Logger, watchTlsFiles } from '@keel/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest } from './request.js';
 
@@ -132,6 +133,48 @@ export function reconcileWebhookCaBundle(
     close() {
       closed = true;
       clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Watches a serving certificate (and optional CA file) and keeps the webhook configuration's
+ * caBundle equal to the CA, or to the serving chain when no CA file is given. For services whose
+ * webhook server already reloads its own certificate (galley): this only does the registration.
+ */
+export async function watchWebhookCaBundle(
+  kc: KubeConfig,
+  opts: Omit<WebhookCaBundleOptions, 'caPem'> & {
+    certFile: string;
+    keyFile: string;
+    caFile?: string;
+    logger?: Logger;
+  },
+): Promise<{ close(): void; reconciler: CaBundleReconciler }> {
+  const log = opts.logger;
+  const reconciler = reconcileWebhookCaBundle(kc, {
+    ...opts,
+    onPatched: (r) => {
+      if (r.patched.length > 0)
+        log?.info({ name: opts.name, webhooks: r.patched }, 'webhook caBundle patched');
+    },
+    onError: (e) =>
+      log?.warn({ name: opts.name, error: e.message }, 'patching the webhook caBundle failed; retrying'),
+  });
+  const tls = await watchTlsFiles({
+    certFile: opts.certFile,
+    keyFile: opts.keyFile,
+    ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    ...(log ? { logger: log } : {}),
+    onChange: (m) => reconciler.update(m.ca ?? m.cert),
+  });
+  const first = tls.current();
+  reconciler.update(first.ca ?? first.cert);
+  return {
+    reconciler,
+    close() {
+      tls.close();
+      reconciler.close();
     },
   };
 }

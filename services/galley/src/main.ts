@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
+import { watchWebhookCaBundle } from '@keel/kube';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createGalley } from './galley.js';
 import { galleyFlags } from './options.js';
@@ -35,7 +36,20 @@ const galley = createGalley({
 });
 const addresses = await galley.start();
 logger.info({ ...addresses }, 'galley listening');
+// Istio 1.4's self-registration: keep the ValidatingWebhookConfiguration's caBundle current.
+const caBundle =
+  kubeConfig && addresses.webhookPort !== undefined && f['tls-cert'] && f['tls-key']
+    ? await watchWebhookCaBundle(kubeConfig, {
+        kind: 'ValidatingWebhookConfiguration',
+        name: f['webhook-config-name'],
+        certFile: f['tls-cert'],
+        keyFile: f['tls-key'],
+        ...(f['ca-cert'] ? { caFile: f['ca-cert'] } : {}),
+        logger: logger.child({ part: 'webhook-registration' }),
+      })
+    : undefined;
 onShutdown(async () => {
+  caBundle?.close();
   await galley.stop();
   await tracing.shutdown();
 });

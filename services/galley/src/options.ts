@@ -22,6 +22,15 @@ export const galleyFlags = defineFlags({
   },
   'tls-cert': { type: 'string', help: 'Webhook certificate (PEM), reloaded when it changes' },
   'tls-key': { type: 'string', help: 'Webhook private key (PEM), reloaded when it changes' },
+  'ca-cert': {
+    type: 'string',
+    help: 'CA (PEM) written to the webhook caBundle with --kubeconfig; the serving chain when absent',
+  },
+  'webhook-config-name': {
+    type: 'string',
+    default: 'istio-galley',
+    help: 'ValidatingWebhookConfiguration whose caBundle galley keeps current (with --kubeconfig)',
+  },
   'nats-url': {
     type: 'string',
     env: 'KEEL_NATS_URL',
