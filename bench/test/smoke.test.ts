@@ -74,3 +74,54 @@ test('ads-load: every client gets full config, a route change sends RDS, an endp
     load.close();
   }
 });
+
+test('inject load: a real injector answers every 4 KB pod review with a patch, closed and open loop', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir, repoRoot } = await import('@keel/testing');
+  const { createSidecarInjector } = await import('@keel/sidecar-injector');
+  const { AdmissionLoad, fourKbPod, reviewBody } = await import('../src/inject-load.js');
+  const dir = await tempDir('bench-smoke-inject');
+  const cert = join(dir.path, 'cert.pem');
+  const key = join(dir.path, 'key.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]),
+    { stdio: 'ignore' },
+  );
+  const files = join(repoRoot(), 'services/sidecar-injector/files');
+  const injector = createSidecarInjector({
+    host: '127.0.0.1',
+    port: 0,
+    monitoringPort: 0,
+    tlsCertFile: cert,
+    tlsKeyFile: key,
+    configFile: join(files, 'config.yaml'),
+    valuesFile: join(files, 'values.json'),
+    logger: silentLogger,
+  });
+  const { port } = await injector.start();
+  const pod = fourKbPod();
+  assert.ok(JSON.stringify(pod).length >= 4000, 'a 4 KB pod');
+  const load = new AdmissionLoad(port, readFileSync(cert, 'utf8'), reviewBody(pod, 'smoke'), 4);
+  try {
+    const closed = await load.closed(20, 4);
+    assert.equal(closed.errors, 0);
+    assert.equal(closed.patched, 20);
+    const open = await load.open(10, 200);
+    assert.equal(open.latencies.length, 10);
+    assert.equal(open.patched, 10);
+  } finally {
+    load.close();
+    await injector.stop();
+    await dir.cleanup();
+  }
+});

@@ -159,7 +159,8 @@ export function injectPod(injector: Injector, input: PodLike, ref: WorkloadRef):
   if (alreadyInjected(injector, input)) {
     return { ok: true, value: { injected: false, pod: input, reason: 'already injected' } };
   }
-  const pod = structuredClone(input) as PodLike;
+  // A JSON copy: pods are JSON data, and this is several times faster than structuredClone here.
+  const pod = JSON.parse(JSON.stringify(input)) as PodLike;
   pod.metadata ??= {};
   const previous = readStatus(pod);
   if (previous) removePrevious(pod, previous);
@@ -168,7 +169,8 @@ export function injectPod(injector: Injector, input: PodLike, ref: WorkloadRef):
   const s = rendered.value;
   const spec = pod.spec;
   const append = (field: string, items: Obj[]) => {
-    if (items.length > 0) spec[field] = [...list(spec[field]), ...structuredClone(items)];
+    // The rendered items are fresh objects from this render: no copy needed.
+    if (items.length > 0) spec[field] = [...list(spec[field]), ...items];
   };
   append('initContainers', s.initContainers);
   append('containers', s.containers);
@@ -177,7 +179,7 @@ export function injectPod(injector: Injector, input: PodLike, ref: WorkloadRef):
     (x) => !list(spec.imagePullSecrets).some((y) => y.name === x.name),
   );
   append('imagePullSecrets', secrets);
-  if (s.dnsConfig) spec.dnsConfig = structuredClone(s.dnsConfig);
+  if (s.dnsConfig) spec.dnsConfig = s.dnsConfig;
   if (s.rewriteAppHTTPProbe) rewriteAppProbes(spec, statusPortOf(s));
   if ((injector.values.global as Obj | undefined)?.sds?.enabled === true) {
     spec.securityContext = { ...(isObj(spec.securityContext) ? spec.securityContext : {}), fsGroup: 1337 };
