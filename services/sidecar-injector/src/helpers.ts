@@ -183,15 +183,24 @@ export function createTemplateEngine(): typeof Handlebars {
   hb.registerHelper('unless', function (this: unknown, cond: unknown, options: Handlebars.HelperOptions) {
     return truthy(cond) ? options.inverse(this) : options.fn(this);
   });
+  // Fixed-arity helpers get their arguments as they are (Handlebars' trailing options argument is
+  // simply not read) after an arity check; only the variadic ones (`and`, `or`, `concat`) copy them.
   const h = (name: string, fn: (...a: any[]) => unknown) =>
+    hb.registerHelper(name, (...all: unknown[]) => {
+      if (all.length - 1 !== fn.length) {
+        throw new Error(`${name} takes ${fn.length} argument(s), got ${all.length - 1}`);
+      }
+      return fn(...all);
+    });
+  const variadic = (name: string, fn: (...a: any[]) => unknown) =>
     hb.registerHelper(name, (...all: unknown[]) => fn(...args(all)));
   h('eq', (a, b) => a === b || (a !== undefined && b !== undefined && String(a) === String(b)));
   h('ne', (a, b) => !(a === b || (a !== undefined && b !== undefined && String(a) === String(b))));
   h('gt', (a, b) => Number(a) > Number(b));
-  h('and', (...v) => v.every(truthy));
-  h('or', (...v) => v.find(truthy) ?? v[v.length - 1]);
+  variadic('and', (...v) => v.every(truthy));
+  variadic('or', (...v) => v.find(truthy) ?? v[v.length - 1]);
   h('not', (v) => !truthy(v));
-  h('concat', (...v) => v.map((x) => (x === undefined || x === null ? '' : String(x))).join(''));
+  variadic('concat', (...v) => v.map((x) => (x === undefined || x === null ? '' : String(x))).join(''));
   h('annotation', annotation);
   h('valueOrDefault', (v, d) => (truthy(v) ? v : d));
   h('isset', (m, k) => isObj(m) && Object.hasOwn(m, String(k)));

@@ -126,6 +126,23 @@ describe('injection decision (spec 5.1)', () => {
   });
 });
 
+describe('template helpers', () => {
+  it('a helper called with the wrong number of arguments fails the injection with its name', async () => {
+    const injector = await unitTestInjector();
+    const r = buildInjector(
+      { ...injector.config, template: 'containers:\n- name: {{quote (valueOrDefault Values.x)}}\n' },
+      {},
+    );
+    assert.ok(r.ok);
+    const review = reviewInjection(r.value, request(replicaSetPod()));
+    assert.equal(review.decision.allowed, false);
+    assert.match(
+      review.decision.allowed ? '' : review.decision.message,
+      /valueOrDefault takes 2 argument\(s\), got 1/,
+    );
+  });
+});
+
 describe('webhook review', async () => {
   const injector = await unitTestInjector();
 
