@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { watchWebhookCaBundle } from '@keel/kube';
+import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createGalley } from './galley.js';
 import { galleyFlags } from './options.js';
