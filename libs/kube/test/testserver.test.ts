@@ -90,7 +90,7 @@ test('cluster-scoped kinds: namespaces, nodes and a registered Istio CRD', async
   assert.equal((await call('GET', '/apis/unknown.io/v1/things')).status, 404);
 });
 
-test('writes: POST 201/409, GET 404/200, PUT compare-and-set, PATCH merge, DELETE', async () => {
+test('writes: POST 201/409, GET 404/200, PUT compare-and-set, PATCH merge and JSON Patch, DELETE', async () => {
   const base = '/api/v1/namespaces/w/configmaps';
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh' }, data: { a: '1', b: '2' } };
   assert.equal((await call('GET', `${base}/mesh`)).status, 404);
@@ -116,7 +116,14 @@ test('writes: POST 201/409, GET 404/200, PUT compare-and-set, PATCH merge, DELET
     'application/merge-patch+json',
   );
   assert.deepEqual((patched.body as any).data, { c: '3' });
-  assert.equal((await call('PATCH', `${base}/mesh`, [], 'application/json-patch+json')).status, 415);
+  const jsonPatched = await call(
+    'PATCH',
+    `${base}/mesh`,
+    [{ op: 'add', path: '/data/d', value: '4' }],
+    'application/json-patch+json',
+  );
+  assert.deepEqual((jsonPatched.body as any).data, { c: '3', d: '4' });
+  assert.equal((await call('PATCH', `${base}/mesh`, {}, 'application/apply-patch+yaml')).status, 415);
   assert.equal((await call('DELETE', `${base}/mesh`)).status, 200);
   assert.equal((await call('GET', `${base}/mesh`)).status, 404);
 });
