@@ -1,6 +1,13 @@
 import { formatError, parsePaths, validateResources } from '@keel/config';
 import { crdsYaml } from './crds.js';
-import { KUBE_INJECT_USAGE, parseKubeInjectArgs, runKubeInject } from './kubeinject.js';
+
+const KUBE_INJECT_USAGE = `  kube-inject -f FILE [--injectConfigFile FILE] [--valuesFile FILE] [--meshConfigFile FILE] [-o FILE]
+      Inject the Istio 1.4 sidecar (istio-init, istio-proxy) into the Pods, Deployments,
+      StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs of FILE ("-" for stdin) and lists
+      of them, the way the sidecar injector would; other objects pass through. Writes YAML to
+      stdout (or -o FILE). Template and values default to the ones the injector ships
+      (services/sidecar-injector/files), or pass the istio-sidecar-injector ConfigMap's keys.
+      Exit code: 0 on success, 1 when an object cannot be injected, 2 on usage errors.`;
 
 /** Where the CLI writes; main.ts passes process streams, tests may pass buffers. */
 export interface CliIO {
@@ -91,6 +98,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       io.stdout(USAGE);
       return 0;
     }
+    // Loaded on demand: the injector (Handlebars, js-yaml) stays out of the other commands' start-up.
+    const { parseKubeInjectArgs, runKubeInject } = await import('./kubeinject.js');
     const args = parseKubeInjectArgs(rest);
     if (typeof args === 'string') {
       io.stderr(`keelctl kube-inject: ${args}\n\n${USAGE}`);

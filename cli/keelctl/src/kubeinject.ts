@@ -3,14 +3,6 @@ import { defaultFiles, injectObject, loadInjector } from '@keel/sidecar-injector
 import { parseAllDocuments, stringify } from 'yaml';
 import type { CliIO } from './cli.js';
 
-export const KUBE_INJECT_USAGE = `  kube-inject -f FILE [--injectConfigFile FILE] [--valuesFile FILE] [--meshConfigFile FILE] [-o FILE]
-      Inject the Istio 1.4 sidecar (istio-init, istio-proxy) into the Pods, Deployments,
-      StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs of FILE ("-" for stdin) and lists
-      of them, the way the sidecar injector would; other objects pass through. Writes YAML to
-      stdout (or -o FILE). Template and values default to the ones the injector ships
-      (services/sidecar-injector/files), or pass the istio-sidecar-injector ConfigMap's keys.
-      Exit code: 0 on success, 1 when an object cannot be injected, 2 on usage errors.`;
-
 interface KubeInjectArgs {
   file: string;
   configFile?: string;
@@ -50,6 +42,7 @@ export function parseKubeInjectArgs(args: readonly string[]): KubeInjectArgs | s
 /** Documents larger than this are refused (a workload file is kilobytes). */
 const MAX_INPUT = 32 * 1024 * 1024;
 
+/** Runs `kube-inject`: loads the injector (template, values, mesh), injects, prints YAML. */
 export async function runKubeInject(args: KubeInjectArgs, io: CliIO): Promise<number> {
   const defaults = defaultFiles();
   const loaded = await loadInjector({
