@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { deeperThan } from './depth.js';
 
 /** Checks the annotations the template reads (Istio 1.4's annotation validators); every error is listed. */
 type Check = (value: string) => string | undefined;
@@ -39,6 +40,7 @@ const jsonObjectOfObjects: Check = (v) => {
   try {
     const o = JSON.parse(v) as unknown;
     if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'must be a JSON object';
+    if (deeperThan(o, 16)) return 'nests deeper than 16 levels';
     for (const [k, x] of Object.entries(o)) {
       if (x === null || typeof x !== 'object' || Array.isArray(x)) return `entry ${k} must be an object`;
     }

@@ -2,6 +2,7 @@ import type { AdmissionDecision, AdmissionRequest, JsonPatchOp } from '@keel/kub
 import fastJsonPatch from 'fast-json-patch';
 import type { Injector } from './config.js';
 import { injectRequired } from './decision.js';
+import { deeperThan, MAX_POD_DEPTH } from './depth.js';
 import { injectPod, type Obj, type PodLike } from './inject.js';
 import { workloadOfPod } from './workloads.js';
 
@@ -45,6 +46,18 @@ export function reviewInjection(injector: Injector, req: AdmissionRequest): Inje
       },
       outcome: 'failed',
       detail: 'no pod in request',
+    };
+  }
+  if (deeperThan(obj, MAX_POD_DEPTH)) {
+    return {
+      decision: {
+        allowed: false,
+        message: `request.object nests deeper than ${MAX_POD_DEPTH} levels`,
+        code: 400,
+        reason: 'BadRequest',
+      },
+      outcome: 'failed',
+      detail: 'pod too deep',
     };
   }
   const namespace = req.namespace || (obj.metadata?.namespace as string | undefined) || '';

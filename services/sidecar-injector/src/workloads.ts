@@ -1,5 +1,6 @@
 import type { Result } from '@keel/runtime';
 import type { Injector } from './config.js';
+import { deeperThan, MAX_POD_DEPTH } from './depth.js';
 import { injectPod, type Obj, type PodLike, type WorkloadRef } from './inject.js';
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -66,6 +67,9 @@ function describe(obj: Obj): string {
  */
 export function injectObject(injector: Injector, input: Obj, depth = 0): Result<ObjectInjection> {
   if (depth > 4) return { ok: false, errors: [`${describe(input)}: lists nested too deeply`] };
+  if (depth === 0 && deeperThan(input, MAX_POD_DEPTH + 8)) {
+    return { ok: false, errors: [`${describe(input)}: nests deeper than ${MAX_POD_DEPTH + 8} levels`] };
+  }
   const obj = structuredClone(input);
   if (Array.isArray(obj.items) && (obj.kind === 'List' || String(obj.kind ?? '').endsWith('List'))) {
     const warnings: string[] = [];

@@ -247,6 +247,22 @@ describe('webhook review', async () => {
     }
   });
 
+  it('absurdly deep pods and annotation JSON are refused with a reason, not a crash', () => {
+    let deep: Obj = { leaf: 1 };
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const pod = replicaSetPod();
+    pod.spec.containers[0].x = deep;
+    const r = reviewInjection(injector, request(pod));
+    assert.equal(r.decision.allowed, false);
+    assert.match(r.decision.allowed ? '' : r.decision.message, /nests deeper than 64 levels/);
+    const vol = `${'{"a":'.repeat(40)}{}${'}'.repeat(40)}`;
+    const r2 = reviewInjection(
+      injector,
+      request(replicaSetPod({ annotations: { 'sidecar.istio.io/userVolume': `{"v":${vol}}` } })),
+    );
+    assert.match(r2.decision.allowed ? '' : r2.decision.message, /userVolume: nests deeper than 16 levels/);
+  });
+
   it('annotation values cannot break out of the YAML (they are quoted)', () => {
     const pod = replicaSetPod({
       annotations: { 'sidecar.istio.io/discoveryAddress': 'pilot:15010"\n  - --evil\n  x: "' },
