@@ -39,6 +39,18 @@ export function parseKubeInjectArgs(args: readonly string[]): KubeInjectArgs | s
   return out as KubeInjectArgs;
 }
 
+/** All of stdin (a stream: reading /dev/stdin as a file fails on non-blocking pipes). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of process.stdin) {
+    size += (c as Buffer).length;
+    if (size > MAX_INPUT) throw new Error(`larger than ${MAX_INPUT} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Documents larger than this are refused (a workload file is kilobytes). */
 const MAX_INPUT = 32 * 1024 * 1024;
 
@@ -57,7 +69,7 @@ export async function runKubeInject(args: KubeInjectArgs, io: CliIO): Promise<nu
   const source = args.file === '-' ? 'stdin' : args.file;
   let text: string;
   try {
-    text = await readFile(args.file === '-' ? '/dev/stdin' : args.file, 'utf8');
+    text = args.file === '-' ? await readStdin() : await readFile(args.file, 'utf8');
   } catch (e) {
     io.stderr(`keelctl kube-inject: ${source}: ${(e as Error).message}`);
     return 1;

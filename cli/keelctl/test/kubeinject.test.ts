@@ -127,3 +127,16 @@ test('the README example: kube-inject on the demo Deployments injects every one'
     assert.equal(pod.metadata.labels['security.istio.io/tlsMode'], 'istio');
   }
 });
+
+test('kube-inject -f - reads stdin; -o FILE writes the YAML there', async () => {
+  const { spawn } = await import('node:child_process');
+  const out = path.join(dir.path, 'out.yaml');
+  const child = spawn(process.execPath, [MAIN, 'kube-inject', '-f', '-', '-o', out], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end(readFileSync(inject('hello.yaml')));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  const doc = parse(readFileSync(out, 'utf8')) as Obj;
+  assert.equal(proxyOf(doc).name, 'istio-proxy');
+});
