@@ -117,6 +117,21 @@ export function alreadyInjected(injector: Injector, pod: PodLike): boolean {
   return (status.containers ?? []).every((n) => present.has(n));
 }
 
+/**
+ * A copy of the levels injection writes to (metadata, its annotations and labels, spec, the
+ * containers); everything below them is shared with `input`, and nothing here or in the functions
+ * that edit the copy mutates a shared object (they replace what they change).
+ */
+function copyForWrite(input: PodLike): PodLike & { metadata: Obj } {
+  const metadata: Obj = isObj(input.metadata) ? { ...input.metadata } : {};
+  if (isObj(metadata.annotations)) metadata.annotations = { ...metadata.annotations };
+  if (isObj(metadata.labels)) metadata.labels = { ...metadata.labels };
+  const spec: Obj = { ...input.spec };
+  if (Array.isArray(spec.containers))
+    spec.containers = spec.containers.map((c: unknown) => (isObj(c) ? { ...c } : c));
+  return { metadata, spec };
+}
+
 /** Removes what a previous injection listed in its status (Istio's re-injection). */
 function removePrevious(pod: PodLike, status: SidecarStatus): void {
   restoreAppProbes(pod.spec);
@@ -159,9 +174,7 @@ export function injectPod(injector: Injector, input: PodLike, ref: WorkloadRef):
   if (alreadyInjected(injector, input)) {
     return { ok: true, value: { injected: false, pod: input, reason: 'already injected' } };
   }
-  // A JSON copy: pods are JSON data, and this is several times faster than structuredClone here.
-  const pod = JSON.parse(JSON.stringify(input)) as PodLike;
-  pod.metadata ??= {};
+  const pod = copyForWrite(input);
   const previous = readStatus(pod);
   if (previous) removePrevious(pod, previous);
   const rendered = renderSidecar(injector, pod, ref);

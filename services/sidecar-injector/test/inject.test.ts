@@ -24,7 +24,9 @@ const request = (object: unknown, extra: Partial<AdmissionRequest> = {}): Admiss
 });
 
 function apply(pod: Obj, injector: Injector): Obj {
+  const before = structuredClone(pod);
   const r = reviewInjection(injector, request(pod));
+  assert.deepEqual(pod, before, 'the request object is not modified');
   assert.ok(r.decision.allowed, JSON.stringify(r.decision));
   return fastJsonPatch.applyPatch(structuredClone(pod), r.decision.patch ?? [], true, false).newDocument;
 }
