@@ -170,8 +170,12 @@ export function compilePolicy(
     const key = fullName(r.name, 'rule', r.namespace);
     const compiled = compileRule(r, key, manifest, handlers, instances);
     const old = oldRules.get(key);
-    if ('checks' in compiled) rules.push(compiled);
-    else {
+    if ('checks' in compiled) {
+      // A rule with only telemetry actions is mixer-telemetry's: nothing to do here.
+      const c = compiled;
+      if (c.checks.length + c.quotas.length + c.requestHeaderOps.length + c.responseHeaderOps.length > 0)
+        rules.push(c);
+    } else {
       issue(r, compiled.errors, old !== undefined);
       if (old) rules.push(old);
     }

@@ -90,7 +90,9 @@ export function compileQuotaSpecs(
         wildcard.push(...rules);
         continue;
       }
-      const key = `${String(svc?.namespace ?? b.namespace)}/${String(svc?.name ?? '')}`;
+      // A service without a namespace matches that name in any namespace (the samples bind
+      // `ratings` from istio-system while ratings runs in default).
+      const key = `${svc?.namespace ? String(svc.namespace) : '*'}/${String(svc?.name ?? '')}`;
       byService.set(key, [...(byService.get(key) ?? []), ...rules]);
     }
   }
@@ -98,7 +100,9 @@ export function compileQuotaSpecs(
     quotasFor(bag, refs) {
       const name = text(bag, 'destination.service.name', refs);
       const ns = text(bag, 'destination.service.namespace', refs);
-      const rules = [...(name && ns ? (byService.get(`${ns}/${name}`) ?? []) : []), ...wildcard];
+      const rules = name
+        ? [...(byService.get(`${ns}/${name}`) ?? []), ...(byService.get(`*/${name}`) ?? []), ...wildcard]
+        : wildcard;
       const out = new Map<string, number>();
       for (const rule of rules) {
         if (rule.match.length > 0 && !rule.match.some((c) => clauseMatches(c, bag, refs))) continue;
