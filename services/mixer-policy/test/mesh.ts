@@ -82,6 +82,8 @@ export interface PolicyMesh {
   galley: Galley;
   grpcPort: number;
   monitoringPort: number;
+  /** Galley's MCP port (for more mixer-policy replicas). */
+  mcpPort: number;
   /** ext_authz Check from one pod's sidecar view: `to` is the proxy whose inbound filter calls Mixer. */
   check(from: PodName, to: PodName, opts?: CheckOptions): Promise<any>;
   /** The context_extensions Pilot generated for a proxy's inbound HTTP route. */
@@ -140,6 +142,7 @@ export async function startPolicyMesh(
     logger: silentLogger,
     ...(opts.natsUrl ? { natsUrl: opts.natsUrl } : {}),
   });
+  const mcpPort = g.mcpPort;
   const configured = policy.nextConfig();
   const ports = await policy.start();
   await withTimeout(configured, 10_000, 'mixer-policy configuration');
@@ -181,58 +184,16 @@ export async function startPolicyMesh(
     return ext;
   };
 
-  const Client = serviceClient('envoy.service.auth.v3.Authorization');
-  const client = new Client(`127.0.0.1:${ports.grpcPort}`, grpc.credentials.createInsecure()) as any;
-  let seq = 0;
-  const check = (from: PodName, to: PodName, o: CheckOptions = {}) => {
-    const src = PODS[from];
-    const dst = PODS[to];
-    const mtls = o.mtls ?? src.ns === 'default';
-    const reqPath = o.path ?? '/';
-    const id = `req-${++seq}-${process.hrtime.bigint()}`;
-    const now = Date.now();
-    const request = {
-      attributes: {
-        source: {
-          address: { socket_address: { address: src.ip, port_value: 40000 + (seq % 20000) } },
-          ...(mtls ? { principal: `spiffe://cluster.local/ns/${src.ns}/sa/${src.sa}` } : {}),
-        },
-        destination: {
-          address: { socket_address: { address: dst.ip, port_value: 9080 } },
-          principal: `spiffe://cluster.local/ns/${dst.ns}/sa/${dst.sa}`,
-        },
-        request: {
-          time: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 },
-          http: {
-            id,
-            method: 'GET',
-            headers: {
-              ':authority': `${to}:9080`,
-              ':path': reqPath,
-              ':method': 'GET',
-              'x-request-id': id,
-              'user-agent': 'curl/7.64',
-              ...o.headers,
-            },
-            path: reqPath,
-            host: `${to}:9080`,
-            scheme: 'http',
-            protocol: 'HTTP/1.1',
-          },
-        },
-        context_extensions: extensions(to),
-      },
-    };
-    return new Promise<any>((resolve, reject) =>
-      client.Check(request, (e: Error | null, r: any) => (e ? reject(e) : resolve(r))),
-    );
-  };
+  const client = extAuthzClient(ports.grpcPort);
+  const check = (from: PodName, to: PodName, o: CheckOptions = {}) =>
+    callCheck(client, checkRequest(from, to, extensions(to), o));
 
   return {
     policy,
     galley,
     grpcPort: ports.grpcPort,
     monitoringPort: ports.monitoringPort,
+    mcpPort,
     check,
     extensions,
     client,
@@ -242,6 +203,67 @@ export async function startPolicyMesh(
       await policy.stop();
       await galley.stop();
       await dir.cleanup();
+    },
+  };
+}
+
+/** A grpc-js ext_authz client for a mixer-policy gRPC port. */
+export function extAuthzClient(port: number): grpc.Client & Record<string, any> {
+  const Client = serviceClient('envoy.service.auth.v3.Authorization');
+  return new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+}
+
+export function callCheck(client: any, request: object): Promise<any> {
+  return new Promise<any>((resolve, reject) =>
+    client.Check(request, (e: Error | null, r: any) => (e ? reject(e) : resolve(r))),
+  );
+}
+
+let seq = 0;
+
+/** A CheckRequest as Envoy's ext_authz filter sends it for `from` calling `to` (inbound at `to`). */
+export function checkRequest(
+  from: PodName,
+  to: PodName,
+  ext: Record<string, string>,
+  o: CheckOptions = {},
+): object {
+  const src = PODS[from];
+  const dst = PODS[to];
+  const mtls = o.mtls ?? src.ns === 'default';
+  const reqPath = o.path ?? '/';
+  const id = `req-${++seq}-${process.hrtime.bigint()}`;
+  const now = Date.now();
+  return {
+    attributes: {
+      source: {
+        address: { socket_address: { address: src.ip, port_value: 40000 + (seq % 20000) } },
+        ...(mtls ? { principal: `spiffe://cluster.local/ns/${src.ns}/sa/${src.sa}` } : {}),
+      },
+      destination: {
+        address: { socket_address: { address: dst.ip, port_value: 9080 } },
+        principal: `spiffe://cluster.local/ns/${dst.ns}/sa/${dst.sa}`,
+      },
+      request: {
+        time: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 },
+        http: {
+          id,
+          method: 'GET',
+          headers: {
+            ':authority': `${to}:9080`,
+            ':path': reqPath,
+            ':method': 'GET',
+            'x-request-id': id,
+            'user-agent': 'curl/7.64',
+            ...o.headers,
+          },
+          path: reqPath,
+          host: `${to}:9080`,
+          scheme: 'http',
+          protocol: 'HTTP/1.1',
+        },
+      },
+      context_extensions: ext,
     },
   };
 }

@@ -57,21 +57,22 @@ export class KvQuotaHandler implements Handler {
     this.fallback = new LocalQuotas(plan, env.now, dedupMs);
   }
 
-  private store(): BusKv | undefined {
+  /** The shared bucket, or undefined while NATS is unreachable (then the caller falls back). */
+  private async store(): Promise<BusKv | undefined> {
     const bus = this.env.bus();
-    if (bus?.status() !== 'connected') return undefined;
-    if (!this.kv && !this.opening) {
-      this.opening = within(bus.kv(QUOTA_BUCKET), 2000)
-        .then((kv) => {
-          this.kv = kv;
-        })
-        .catch((e) => {
-          this.stats.lastError = String(e);
-        })
-        .finally(() => {
-          this.opening = undefined;
-        });
-    }
+    if (!bus || bus.status() !== 'connected') return undefined;
+    if (this.kv) return this.kv;
+    this.opening ??= within(bus.kv(QUOTA_BUCKET), 2000)
+      .then((kv) => {
+        this.kv = kv;
+      })
+      .catch((e) => {
+        this.stats.lastError = String(e);
+      })
+      .finally(() => {
+        this.opening = undefined;
+      });
+    await within(this.opening, this.opTimeoutMs).catch(() => undefined);
     return this.kv;
   }
 
@@ -81,7 +82,7 @@ export class KvQuotaHandler implements Handler {
     if (seen && seen.until > now) return seen.result;
     const found = limitFor(this.plan, inst.name, inst.dimensions);
     if (!found) return { granted: args.amount, validDurationMs: 60_000, code: Code.OK, message: '' };
-    const kv = this.store();
+    const kv = await this.store();
     let result: QuotaResult;
     if (!kv) {
       this.stats.fallback++;
