@@ -12,6 +12,8 @@ export interface LocalPorts {
   pilotGrpc: number;
   pilotHttp: number;
   pilotMonitoring: number;
+  mixerPolicyGrpc: number;
+  mixerPolicyMonitoring: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -23,6 +25,8 @@ export const DEFAULT_PORTS: LocalPorts = {
   pilotGrpc: 15010,
   pilotHttp: 8080,
   pilotMonitoring: 15015,
+  mixerPolicyGrpc: 9091,
+  mixerPolicyMonitoring: 15016,
 };
 
 export interface LocalPlane {
@@ -202,6 +206,26 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     );
     children.push(pilot);
     await pilot.waitForLog('pilot listening', 20_000);
+    const mixerPolicy = startChild(
+      'mixer-policy',
+      node,
+      [
+        join(root, 'services/mixer-policy/dist/src/main.js'),
+        '--mcp-address',
+        `${host}:${ports.galleyMcp}`,
+        '--host',
+        host,
+        '--grpc-port',
+        String(ports.mixerPolicyGrpc),
+        '--monitoring-port',
+        String(ports.mixerPolicyMonitoring),
+        '--nats-url',
+        natsUrl,
+      ],
+      out('mixer-policy'),
+    );
+    children.push(mixerPolicy);
+    await mixerPolicy.waitForLog('mixer-policy listening', 20_000);
     return { ports, children, stop };
   } catch (err) {
     await stop();

@@ -2,7 +2,9 @@
 // YAML -> Galley -> MCP -> mixer-policy, driven by ext_authz CheckRequests carrying the
 // context_extensions Pilot generates for the called proxy.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '@keel/testing';
 import { outcome, type PolicyMesh, startPolicyMesh } from './mesh.js';
 
 function sample(files: string[], body: (mesh: () => PolicyMesh) => void): void {
@@ -145,6 +147,16 @@ describe('bookinfo policy samples over ext_authz', () => {
       assert.deepEqual(codes, [200, 200, 429]);
       // ratings is not bound by this QuotaSpecBinding.
       assert.equal(outcome(await mesh().check('reviewsV1', 'ratings')).http, 200);
+    });
+  });
+
+  sample([path.join(repoRoot(), 'deploy', 'local', 'policy', 'deny-reviews-v3.yaml')], (mesh) => {
+    it('the local example (deploy/local/policy) denies reviews-v3 -> ratings', async () => {
+      assert.equal(
+        outcome(await mesh().check('reviewsV3', 'ratings')).body,
+        'PERMISSION_DENIED:denyreviewsv3handler.handler.default:Not allowed',
+      );
+      assert.equal(outcome(await mesh().check('reviewsV2', 'ratings')).http, 200);
     });
   });
 
