@@ -6,12 +6,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { galleyFileLatency } from './galley-file-latency.js';
 import { galleyIngest } from './galley-ingest.js';
+import { policyBench } from './policy-bench.js';
 import { formatTable } from './table.js';
 import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
 
-const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench];
+const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, policyBench];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Args {

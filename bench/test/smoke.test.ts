@@ -74,3 +74,11 @@ test('ads-load: every client gets full config, a route change sends RDS, an endp
     load.close();
   }
 });
+
+test('policy bench pieces: the bookinfo policy compiles and a decision-cache hit is measured', async () => {
+  const { cacheHitCost } = await import('../src/policy-bench.js');
+  const { policyRequests } = await import('../src/policy-load.js');
+  assert.equal(policyRequests(7).length, 7);
+  const hit = await cacheHitCost(2000);
+  assert.ok(hit.getUs > 0 && hit.checkUs > 0);
+});
