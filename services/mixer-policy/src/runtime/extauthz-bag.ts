@@ -123,7 +123,6 @@ export function bagFromCheckRequest(
     if (referer !== undefined) bag.set('request.referer', referer);
     const grpc = (headers.get('content-type') ?? '').startsWith('application/grpc');
     bag.set('context.protocol', grpc ? 'grpc' : 'http');
-    if (http.protocol) bag.set('api.protocol', grpc ? 'grpc' : 'http');
   } else bag.set('context.protocol', 'tcp');
   const t = a.request?.time;
   bag.set(

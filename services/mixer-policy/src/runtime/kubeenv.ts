@@ -60,7 +60,6 @@ export class KubeIndex {
       const body = (unpackStruct(r.body) ?? {}) as { spec?: { selector?: Record<string, string> } };
       return { name, namespace, selector: body.spec?.selector ?? {} };
     });
-    // Service-dependent attributes are computed per pod: rebuild them.
   }
 
   pods(): number {
