@@ -60,7 +60,7 @@ export class KvQuotaHandler implements Handler {
   /** The shared bucket, or undefined while NATS is unreachable (then the caller falls back). */
   private async store(): Promise<BusKv | undefined> {
     const bus = this.env.bus();
-    if (!bus || bus.status() !== 'connected') return undefined;
+    if (bus?.status() !== 'connected') return undefined;
     if (this.kv) return this.kv;
     this.opening ??= within(bus.kv(QUOTA_BUCKET), 2000)
       .then((kv) => {
