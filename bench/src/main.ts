@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { galleyFileLatency } from './galley-file-latency.js';
 import { galleyIngest } from './galley-ingest.js';
 import { injectBench } from './inject-bench.js';
+import { policyBench } from './policy-bench.js';
 import { formatTable } from './table.js';
 import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
 
-const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, injectBench];
+const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, injectBench, policyBench];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Args {

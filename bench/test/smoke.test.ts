@@ -125,3 +125,11 @@ test('inject load: a real injector answers every 4 KB pod review with a patch, c
     await dir.cleanup();
   }
 });
+
+test('policy bench pieces: the bookinfo policy compiles and a decision-cache hit is measured', async () => {
+  const { cacheHitCost } = await import('../src/policy-bench.js');
+  const { policyRequests } = await import('../src/policy-load.js');
+  assert.equal(policyRequests(7).length, 7);
+  const hit = await cacheHitCost(2000);
+  assert.ok(hit.getUs > 0 && hit.checkUs > 0);
+});

@@ -67,6 +67,9 @@ try {
   print(
     `  pilot   xDS      ${h}:${ports.pilotGrpc}  debug http://${h}:${ports.pilotHttp}/debug/syncz   monitoring http://${h}:${ports.pilotMonitoring}/metrics`,
   );
+  print(
+    `  mixer-policy     ${h}:${ports.mixerPolicyGrpc}  (ext_authz + Mixer v1 Check)   debug http://${h}:${ports.mixerPolicyMonitoring}/debug   monitoring http://${h}:${ports.mixerPolicyMonitoring}/metrics`,
+  );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (plane.children.some((c) => c.name === 'injector')) {
     print(

@@ -14,6 +14,8 @@ export interface LocalPorts {
   pilotMonitoring: number;
   injectorWebhook: number;
   injectorMonitoring: number;
+  mixerPolicyGrpc: number;
+  mixerPolicyMonitoring: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -27,6 +29,8 @@ export const DEFAULT_PORTS: LocalPorts = {
   pilotMonitoring: 15015,
   injectorWebhook: 9444,
   injectorMonitoring: 15018,
+  mixerPolicyGrpc: 9091,
+  mixerPolicyMonitoring: 15016,
 };
 
 export interface LocalPlane {
@@ -235,6 +239,26 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
       children.push(injector);
       await injector.waitForLog('sidecar injector listening', 20_000);
     }
+    const mixerPolicy = startChild(
+      'mixer-policy',
+      node,
+      [
+        join(root, 'services/mixer-policy/dist/src/main.js'),
+        '--mcp-address',
+        `${host}:${ports.galleyMcp}`,
+        '--host',
+        host,
+        '--grpc-port',
+        String(ports.mixerPolicyGrpc),
+        '--monitoring-port',
+        String(ports.mixerPolicyMonitoring),
+        '--nats-url',
+        natsUrl,
+      ],
+      out('mixer-policy'),
+    );
+    children.push(mixerPolicy);
+    await mixerPolicy.waitForLog('mixer-policy listening', 20_000);
     return { ports, children, stop };
   } catch (err) {
     await stop();

@@ -14,6 +14,7 @@ export {
   type ConfigAcceptedEvent,
   type ConfigRejectedEvent,
   type PilotStatusReply,
+  type PolicyDeniedEvent,
   type ProxySyncStatus,
   type RootRotatedEvent,
   type Subject,

@@ -14,6 +14,8 @@ export const Subjects = {
   pilotStatus: 'keel.pilot.status',
   /** Access-log entries from mixer-telemetry (also captured by a JetStream stream). */
   accessLog: 'keel.accesslog',
+  /** mixer-policy denied a Check (sampled: at most a few per second per replica). */
+  policyDenied: 'keel.events.policy.denied',
   /** Wildcard for all control-plane events. */
   allEvents: 'keel.events.>',
 } as const;
@@ -88,6 +90,22 @@ export interface AccessLogEntry {
   [attribute: string]: unknown;
 }
 
+/** A sampled policy denial from mixer-policy. */
+export interface PolicyDeniedEvent {
+  source: string;
+  replica: string;
+  time: string;
+  /** google.rpc.Code name and the HTTP status Envoy returns. */
+  code: string;
+  httpStatus: number;
+  /** `<handler>.<kind>.<namespace>:<message>`. */
+  message: string;
+  sourceUid?: string;
+  destinationService?: string;
+  /** Denials not published since the previous event (sampling). */
+  skipped: number;
+}
+
 /** Payload type published on each subject. */
 export interface SubjectEvents {
   'keel.events.config.accepted': ConfigAcceptedEvent;
@@ -96,4 +114,5 @@ export interface SubjectEvents {
   'keel.events.cert.issued': CertIssuedEvent;
   'keel.events.cert.root_rotated': RootRotatedEvent;
   'keel.accesslog': AccessLogEntry;
+  'keel.events.policy.denied': PolicyDeniedEvent;
 }

@@ -16,8 +16,11 @@ export interface NatsServer {
   port: number;
   /** Kills the server, awaits its exit, removes its store dir. */
   stop(): Promise<void>;
-  /** Stops and starts again on the same port with the same store (for reconnect tests). */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts again on the same port with the same store (for reconnect tests); `whileDown`
+   * runs between the two.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 /** The nats-server binary: first on PATH, then the Debian location. */
@@ -72,8 +75,10 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
       current = undefined;
       await store.cleanup();
     },
-    async restart() {
+    async restart(whileDown?: () => Promise<void>) {
       await current?.stop();
+      current = undefined;
+      await whileDown?.();
       current = await spawnNats(bin, port, store.path, options);
     },
   };

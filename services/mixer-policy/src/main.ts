@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
+import { mixerPolicyFlags } from './options.js';
+import { createMixerPolicy } from './server.js';
+
+const f = parseFlagsOrExit(mixerPolicyFlags, 'mixer-policy');
+const logger = createLogger('mixer-policy', { level: f['log-level'] });
+const policy = createMixerPolicy({
+  mcpAddress: f['mcp-address'],
+  host: f.host,
+  grpcPort: f['grpc-port'],
+  monitoringPort: f['monitoring-port'],
+  domain: f.domain,
+  configDefaultNamespace: f['config-default-namespace'],
+  checkCacheEntries: f['check-cache-entries'],
+  deniedEventsPerSecond: f['denied-events-per-second'],
+  ...(f['nats-url'] ? { natsUrl: f['nats-url'] } : {}),
+  ...(f['pod-name'] ? { replica: f['pod-name'] } : {}),
+  logger,
+});
+const ports = await policy.start();
+logger.info(
+  { ...ports, secureGrpcPort: f['secure-grpc-port'], secureGrpcServed: false },
+  'mixer-policy started',
+);
+onShutdown(() => policy.stop());

@@ -1,0 +1,37 @@
+import { defineFlags } from '@keel/runtime';
+
+/** mixer-policy's flags (env `KEEL_<NAME>` unless named); Istio 1.4 ports and defaults. */
+export const mixerPolicyFlags = defineFlags({
+  'mcp-address': { type: 'string', default: 'galley:9901', help: 'Galley MCP address host:port' },
+  'grpc-port': {
+    type: 'number',
+    default: 9091,
+    help: 'gRPC port: envoy.service.auth.v3.Authorization/Check and istio.mixer.v1.Mixer/Check',
+  },
+  'secure-grpc-port': {
+    type: 'number',
+    default: 15004,
+    help: 'mTLS gRPC port: accepted, not served until Citadel exists',
+  },
+  'monitoring-port': {
+    type: 'number',
+    default: 15014,
+    help: 'Monitoring port: /metrics /healthz /ready /version /debug',
+  },
+  host: { type: 'string', default: '0.0.0.0', help: 'Address to listen on' },
+  domain: { type: 'string', default: 'cluster.local', help: 'Kubernetes DNS domain' },
+  'config-default-namespace': {
+    type: 'string',
+    default: 'istio-system',
+    help: 'Namespace whose rules apply to every namespace',
+  },
+  'nats-url': {
+    type: 'string',
+    env: 'KEEL_NATS_URL',
+    help: 'NATS server: shared quota (KV) and denial events',
+  },
+  'check-cache-entries': { type: 'number', default: 100000, help: 'Decision cache entries' },
+  'denied-events-per-second': { type: 'number', default: 5, help: 'Sampled keel.events.policy.denied rate' },
+  'pod-name': { type: 'string', env: 'POD_NAME', help: 'Replica id in events (default hostname-pid)' },
+  'log-level': { type: 'string', default: 'info', help: 'Log level' },
+});
