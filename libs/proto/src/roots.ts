@@ -43,7 +43,11 @@ export const ENVOY_FILES: readonly string[] = [
 ];
 
 /** Keel's own API files under proto/. */
-export const KEEL_FILES: readonly string[] = ['istio/mcp/v1alpha1/mcp.proto', 'keel/demo/v1/echo.proto'];
+export const KEEL_FILES: readonly string[] = [
+  'istio/mcp/v1alpha1/mcp.proto',
+  'keel/demo/v1/echo.proto',
+  'istio/mixer/v1/mixer.proto',
+];
 
 let commonAdded = false;
 function addCommonProtos(): void {
