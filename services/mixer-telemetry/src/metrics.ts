@@ -32,7 +32,11 @@ export function registerSelfMetrics(registry: Registry, src: SelfMetricsSources)
       if (e > 0) entries.inc(e);
       const ie = rt.stats.instanceErrors - seen.instanceErrors;
       if (ie > 0) instanceErrors.inc(ie);
-      seen = { entries: rt.stats.entries, dispatches: rt.stats.dispatches, instanceErrors: rt.stats.instanceErrors };
+      seen = {
+        entries: rt.stats.entries,
+        dispatches: rt.stats.dispatches,
+        instanceErrors: rt.stats.instanceErrors,
+      };
     },
   });
   void dispatches;
@@ -56,17 +60,31 @@ export function registerSelfMetrics(registry: Registry, src: SelfMetricsSources)
       },
     });
   gauge('mixer_config_rule_configs_total', 'Rules in the running config', () => src.runtime().counts.rules);
-  gauge('mixer_config_instance_configs_total', 'Report instances in the running config', () => src.runtime().counts.instances);
-  gauge('mixer_config_handler_configs_total', 'Handlers in the running config', () => src.runtime().counts.handlers);
-  gauge('mixer_config_rule_config_errors_total', 'Rules rejected or partly rejected', () => src.configErrors().rule);
+  gauge(
+    'mixer_config_instance_configs_total',
+    'Report instances in the running config',
+    () => src.runtime().counts.instances,
+  );
+  gauge(
+    'mixer_config_handler_configs_total',
+    'Handlers in the running config',
+    () => src.runtime().counts.handlers,
+  );
+  gauge(
+    'mixer_config_rule_config_errors_total',
+    'Rules rejected or partly rejected',
+    () => src.configErrors().rule,
+  );
   gauge('mixer_config_instance_config_errors_total', 'Instances rejected', () => src.configErrors().instance);
   gauge('mixer_config_handler_config_errors_total', 'Handlers rejected', () => src.configErrors().handler);
   gauge('mixer_prometheus_series', 'Series held by the prometheus adapter (served on --metrics-port)', () =>
     src.prom.seriesCount(),
   );
   gauge('keel_mixer_accesslog_streams_total', 'Access-log streams accepted', () => src.als()?.streams ?? 0);
-  gauge('keel_mixer_accesslog_rejected_streams_total', 'Access-log streams closed for a malformed message', () =>
-    src.als()?.rejectedStreams ?? 0,
+  gauge(
+    'keel_mixer_accesslog_rejected_streams_total',
+    'Access-log streams closed for a malformed message',
+    () => src.als()?.rejectedStreams ?? 0,
   );
   new Gauge({
     name: 'keel_mixer_accesslog_entries_total',
@@ -79,6 +97,10 @@ export function registerSelfMetrics(registry: Registry, src: SelfMetricsSources)
       this.set({ protocol: 'tcp' }, s?.tcpEntries ?? 0);
     },
   });
-  gauge('keel_mixer_report_requests_total', 'istio.mixer.v1.Mixer/Report calls', () => src.reports().requests);
+  gauge(
+    'keel_mixer_report_requests_total',
+    'istio.mixer.v1.Mixer/Report calls',
+    () => src.reports().requests,
+  );
   gauge('keel_mixer_report_errors_total', 'Report calls refused', () => src.reports().errors);
 }

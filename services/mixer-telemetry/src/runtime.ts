@@ -1,11 +1,17 @@
 // Report dispatch: rules (match + namespace scope) -> instances (evaluated once per entry) ->
 // handlers. Built from one config generation; a new config builds a new Runtime.
+
+import type { PromHandler } from './adapters/prometheus.js';
 import type { AdapterContext, AdapterFactory, HandlerImpl } from './adapters/types.js';
 import type { Bag } from './bag.js';
 import type { Expression, ExpressionCompiler } from './config/expression.js';
 import { type HandlerConfig, type MixerConfig, resolveRef } from './config/model.js';
-import { type CompiledInstance, compileInstance, evaluateInstance, REPORT_TEMPLATES } from './config/templates.js';
-import type { PromHandler } from './adapters/prometheus.js';
+import {
+  type CompiledInstance,
+  compileInstance,
+  evaluateInstance,
+  REPORT_TEMPLATES,
+} from './config/templates.js';
 
 /** A rejected or partly rejected config resource. */
 export interface ConfigError {
@@ -97,7 +103,10 @@ export interface BuildOptions {
 }
 
 /** Builds a Runtime; every bad resource is reported and left out while the rest keeps working. */
-export function buildRuntime(config: MixerConfig, opts: BuildOptions): { runtime: Runtime; errors: ConfigError[] } {
+export function buildRuntime(
+  config: MixerConfig,
+  opts: BuildOptions,
+): { runtime: Runtime; errors: ConfigError[] } {
   const errors: ConfigError[] = [];
   const defaultNs = opts.defaultNamespace ?? 'istio-system';
   const instances = new Map<string, CompiledInstance>();
@@ -115,7 +124,10 @@ export function buildRuntime(config: MixerConfig, opts: BuildOptions): { runtime
   const instByFqn = new Map(allInstances.map((i) => [i.fqn, i]));
   const handlerByFqn = new Map(config.handlers.map((h) => [h.fqn, h]));
   // First pass: rules -> (handler config, instances) pairs.
-  const pending: Array<{ rule: Rule; parts: Array<{ handler: HandlerConfig; instances: CompiledInstance[] }> }> = [];
+  const pending: Array<{
+    rule: Rule;
+    parts: Array<{ handler: HandlerConfig; instances: CompiledInstance[] }>;
+  }> = [];
   const routed = new Map<HandlerConfig, Set<CompiledInstance>>();
   for (const r of config.rules) {
     let match: Expression | undefined;
@@ -127,7 +139,11 @@ export function buildRuntime(config: MixerConfig, opts: BuildOptions): { runtime
         continue;
       }
       if (c.value.type !== 'BOOL' && c.value.type !== 'VALUE_TYPE_UNSPECIFIED') {
-        errors.push({ resource: r.fqn, kind: 'rule', message: `match: expression '${text}' is ${c.value.type}, not BOOL` });
+        errors.push({
+          resource: r.fqn,
+          kind: 'rule',
+          message: `match: expression '${text}' is ${c.value.type}, not BOOL`,
+        });
         continue;
       }
       match = c.value;
@@ -158,12 +174,20 @@ export function buildRuntime(config: MixerConfig, opts: BuildOptions): { runtime
       }
       const factory = opts.adapters.get(h.adapter);
       if (!factory) {
-        errors.push({ resource: r.fqn, kind: 'rule', message: `handler '${a.handler}': adapter '${h.adapter}' is not available here` });
+        errors.push({
+          resource: r.fqn,
+          kind: 'rule',
+          message: `handler '${a.handler}': adapter '${h.adapter}' is not available here`,
+        });
         continue;
       }
       const fitting = insts.filter((i) => {
         if (factory.templates.has(i.template)) return true;
-        errors.push({ resource: r.fqn, kind: 'rule', message: `adapter '${h.adapter}' does not take template '${i.template}' (${i.fqn})` });
+        errors.push({
+          resource: r.fqn,
+          kind: 'rule',
+          message: `adapter '${h.adapter}' does not take template '${i.template}' (${i.fqn})`,
+        });
         return false;
       });
       if (fitting.length === 0) continue;

@@ -7,8 +7,8 @@ import type { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects } from '@keel/bus';
 import { createMcpSink, type McpSink } from '@keel/mcp';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { createMonitoringServer, type Logger, newRegistry } from '@keel/runtime';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { REPORT_ADAPTERS } from './adapters/index.js';
 import { ACCESSLOG_STREAM } from './adapters/nats.js';
@@ -75,7 +75,9 @@ export interface MixerTelemetry {
 
 function bindGrpc(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
+      e ? reject(e) : resolve(port),
+    ),
   );
 }
 
@@ -98,7 +100,11 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     spans,
     logger: log,
   };
-  let runtime = new Runtime([], [], options.defaultNamespace ?? 'istio-system', { rules: 0, instances: 0, handlers: 0 });
+  let runtime = new Runtime([], [], options.defaultNamespace ?? 'istio-system', {
+    rules: 0,
+    instances: 0,
+    handlers: 0,
+  });
   let errors: ConfigError[] = [];
   let mesh = new MeshIndex();
   let sink: McpSink | undefined;
@@ -117,7 +123,8 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     runtime = built.runtime;
     old.close();
     errors = built.errors;
-    for (const e of errors) log.warn({ resource: e.resource, kind: e.kind, error: e.message }, 'mixer config rejected');
+    for (const e of errors)
+      log.warn({ resource: e.resource, kind: e.kind, error: e.message }, 'mixer config rejected');
     log.info({ ...runtime.counts, errors: errors.length }, 'telemetry config applied');
     configured = true;
     events.emit('config', { errors });
@@ -145,9 +152,12 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
       apply(update) {
         if (update.collection === PODS_COLLECTION || update.collection === SERVICES_COLLECTION) {
           // state() reflects this update only after apply returns: use the update's full set.
-          const pods = update.collection === PODS_COLLECTION ? update.resources : [...s.state(PODS_COLLECTION).values()];
+          const pods =
+            update.collection === PODS_COLLECTION ? update.resources : [...s.state(PODS_COLLECTION).values()];
           const svcs =
-            update.collection === SERVICES_COLLECTION ? update.resources : [...s.state(SERVICES_COLLECTION).values()];
+            update.collection === SERVICES_COLLECTION
+              ? update.resources
+              : [...s.state(SERVICES_COLLECTION).values()];
           mesh = MeshIndex.fromMcp(
             new Map(pods.map((r) => [r.metadata.name, r])),
             new Map(svcs.map((r) => [r.metadata.name, r])),
@@ -215,10 +225,16 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
         if (stopped) return void b.close();
         try {
           const jsm = await jetstreamManager(b.connection);
-          await jsm.streams.add({ name: ACCESSLOG_STREAM, subjects: [Subjects.accessLog], max_msgs: 1_000_000, max_bytes: 512 * 1024 * 1024 });
+          await jsm.streams.add({
+            name: ACCESSLOG_STREAM,
+            subjects: [Subjects.accessLog],
+            max_msgs: 1_000_000,
+            max_bytes: 512 * 1024 * 1024,
+          });
         } catch (e) {
           const msg = (e as Error).message;
-          if (!/already in use|exists/i.test(msg)) log.warn({ err: e }, `JetStream stream ${ACCESSLOG_STREAM} not created`);
+          if (!/already in use|exists/i.test(msg))
+            log.warn({ err: e }, `JetStream stream ${ACCESSLOG_STREAM} not created`);
         }
         bus = b;
         log.info({ url }, 'NATS connected');

@@ -10,7 +10,9 @@ export function goDuration(ms: number): string {
 }
 
 /** A value for a JSON log line or span attribute. */
-export function logValue(v: AttrValue | undefined): string | number | boolean | Record<string, string> | undefined {
+export function logValue(
+  v: AttrValue | undefined,
+): string | number | boolean | Record<string, string> | undefined {
   if (v === undefined) return undefined;
   if (v instanceof Duration) return goDuration(v.ms);
   return toPlain(v);

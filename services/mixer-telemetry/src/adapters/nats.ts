@@ -18,10 +18,15 @@ function build(h: HandlerConfig, _instances: readonly CompiledInstance[], ctx: A
         if (inst.template !== 'logentry') return;
         const bus = ctx.bus();
         if (!bus) {
-          if (dropped++ % 1000 === 0) ctx.logger.warn({ handler: h.fqn, dropped }, 'natslog: NATS not connected, entry dropped');
+          if (dropped++ % 1000 === 0)
+            ctx.logger.warn({ handler: h.fqn, dropped }, 'natslog: NATS not connected, entry dropped');
           return;
         }
-        const entry: AccessLogEntry = { time: inst.time.toISOString(), instance: inst.fqn, severity: inst.level };
+        const entry: AccessLogEntry = {
+          time: inst.time.toISOString(),
+          instance: inst.fqn,
+          severity: inst.level,
+        };
         for (let i = 0; i < inst.varNames.length; i++) {
           const v = logValue(inst.varValues[i]);
           if (v !== undefined) entry[inst.varNames[i]!] = v;

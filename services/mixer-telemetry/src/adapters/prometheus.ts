@@ -3,7 +3,13 @@ import type { HandlerConfig } from '../config/model.js';
 import { type Obj, pick, pickObj, pickString } from '../config/params.js';
 import type { CompiledInstance, MetricInstance } from '../config/templates.js';
 import { parseDurationMs } from '../duration.js';
-import { type BucketsSpec, bucketBounds, KEY_SEP, type MetricFamily, type MetricKind } from '../prom/family.js';
+import {
+  type BucketsSpec,
+  bucketBounds,
+  KEY_SEP,
+  type MetricFamily,
+  type MetricKind,
+} from '../prom/family.js';
 import type { AdapterContext, AdapterFactory, BuildResult, HandlerImpl } from './types.js';
 
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -37,7 +43,8 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
   const defs = (Array.isArray(pick(h.params, 'metrics')) ? pick(h.params, 'metrics') : []) as Obj[];
   const routes = new Map<CompiledInstance, Route[]>();
   const families: MetricFamily[] = [];
-  defs.forEach((d, i) => {
+  for (let i = 0; i < defs.length; i++) {
+    const d = defs[i]!;
     const at = `metrics[${i}]`;
     const base = pickString(d, 'name') ?? '';
     const ns = pickString(d, 'namespace') ?? 'istio';
@@ -45,14 +52,26 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
     const kind = (pickString(d, 'kind') ?? '') as MetricKind;
     const labels = ((pick(d, 'label_names') ?? []) as unknown[]).map(String);
     const instName = pickString(d, 'instance_name') ?? '';
-    if (!base || !NAME_RE.test(name)) return void errors.push(`${at}.name: '${name}' is not a valid Prometheus metric name`);
-    if (!KINDS.has(kind)) return void errors.push(`${at}.kind: '${kind}' must be COUNTER, GAUGE or DISTRIBUTION`);
+    if (!base || !NAME_RE.test(name)) {
+      errors.push(`${at}.name: '${name}' is not a valid Prometheus metric name`);
+      continue;
+    }
+    if (!KINDS.has(kind)) {
+      errors.push(`${at}.kind: '${kind}' must be COUNTER, GAUGE or DISTRIBUTION`);
+      continue;
+    }
     const badLabel = labels.find((l) => !LABEL_RE.test(l));
-    if (badLabel !== undefined) return void errors.push(`${at}.label_names: '${badLabel}' is not a valid label name`);
+    if (badLabel !== undefined) {
+      errors.push(`${at}.label_names: '${badLabel}' is not a valid label name`);
+      continue;
+    }
     let bounds: number[] = [];
     if (kind === 'DISTRIBUTION') {
       const b = bucketBounds(pickObj(d, 'buckets') as BucketsSpec | undefined);
-      if (!b.ok) return void errors.push(`${at}.buckets: ${b.errors}`);
+      if (!b.ok) {
+        errors.push(`${at}.buckets: ${b.errors}`);
+        continue;
+      }
       bounds = b.value;
     }
     const family = ctx.prom.family(name, pickString(d, 'description') ?? '', kind, labels, bounds);
@@ -70,7 +89,7 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
       list.push({ family, labelIdx, identity, scratch: labels.map(() => '') });
       routes.set(inst, list);
     }
-  });
+  }
   const names = families.map((f) => f.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) errors.push(`metric '${dup}' is defined twice`);
@@ -81,7 +100,10 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
     const expiryMs = parseDurationMs(pick(policy, 'metrics_expiry_duration'));
     const checkMs = parseDurationMs(pick(policy, 'expiry_check_interval_duration'));
     if (expiryMs === undefined || expiryMs <= 0) {
-      return { ok: false, errors: 'metrics_expiration_policy.metrics_expiry_duration must be a positive duration' };
+      return {
+        ok: false,
+        errors: 'metrics_expiration_policy.metrics_expiry_duration must be a positive duration',
+      };
     }
     expiry = { expiryMs, checkMs: checkMs && checkMs > 0 ? checkMs : Math.max(expiryMs / 2, 1000) };
   }

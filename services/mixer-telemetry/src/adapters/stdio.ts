@@ -8,7 +8,15 @@ import { logValue } from './format.js';
 import type { AdapterContext, AdapterFactory, BuildResult } from './types.js';
 
 const LEVELS = ['info', 'warn', 'error'] as const;
-const LEVEL_BY_NAME: Record<string, number> = { INFO: 0, WARNING: 1, ERROR: 2, info: 0, warning: 1, warn: 1, error: 2 };
+const LEVEL_BY_NAME: Record<string, number> = {
+  INFO: 0,
+  WARNING: 1,
+  ERROR: 2,
+  info: 0,
+  warning: 1,
+  warn: 1,
+  error: 2,
+};
 /** Lines buffered before a write even within one batch. */
 const MAX_BUFFERED = 1000;
 
@@ -35,7 +43,8 @@ function build(h: HandlerConfig, _instances: readonly CompiledInstance[], ctx: A
   const severities = new Map<string, number>();
   for (const [k, v] of Object.entries(pickObj(p, 'severity_levels') ?? {})) {
     const n = levelNumber(v);
-    if (n === undefined) return { ok: false, errors: `severity_levels.${k}: level must be INFO, WARNING or ERROR (0..2)` };
+    if (n === undefined)
+      return { ok: false, errors: `severity_levels.${k}: level must be INFO, WARNING or ERROR (0..2)` };
     severities.set(k, n);
   }
   const metricLevel = levelNumber(pick(p, 'metric_level') ?? 0) ?? 0;
@@ -47,7 +56,9 @@ function build(h: HandlerConfig, _instances: readonly CompiledInstance[], ctx: A
     if (asJson) lines.push(JSON.stringify(rec));
     else {
       const { level: l, time, instance, ...rest } = rec;
-      const kv = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      const kv = Object.entries(rest).map(
+        ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,
+      );
       lines.push([time, l, instance, ...kv].join('\t'));
     }
     if (lines.length >= MAX_BUFFERED) flush();

@@ -1,6 +1,13 @@
 // tracespan instances -> OpenTelemetry spans (Istio 1.4's zipkin adapter, here `zipkin` or
 // `opentelemetry` handlers). A tracespan is a finished span, so records are exported directly.
-import { type Attributes, type HrTime, type SpanContext, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type HrTime,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+} from '@opentelemetry/api';
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type AttrValue, Duration, toNumber } from '../bag.js';
@@ -19,7 +26,10 @@ export interface SpanSink {
 const MAX_PENDING = 10_000;
 
 /** A SpanSink over an exporter (OTLP in production, in-memory in tests); none drops spans. */
-export function createSpanSink(exporter: SpanExporter | undefined, serviceName = 'mixer-telemetry'): SpanSink & {
+export function createSpanSink(
+  exporter: SpanExporter | undefined,
+  serviceName = 'mixer-telemetry',
+): SpanSink & {
   resource: Resource;
   dropped: () => number;
 } {
@@ -31,9 +41,7 @@ export function createSpanSink(exporter: SpanExporter | undefined, serviceName =
     if (!exporter || pending.length === 0) return inflight;
     const batch = pending;
     pending = [];
-    inflight = inflight.then(
-      () => new Promise<void>((resolve) => exporter.export(batch, () => resolve())),
-    );
+    inflight = inflight.then(() => new Promise<void>((resolve) => exporter.export(batch, () => resolve())));
     return inflight;
   };
   return {
@@ -143,7 +151,8 @@ function build(h: HandlerConfig, _instances: readonly CompiledInstance[], ctx: A
         if (inst.template !== 'tracespan') return;
         const span = spanOf(inst, resource);
         if (span) ctx.spans.emit(span);
-        else if (invalid++ % 1000 === 0) ctx.logger.debug({ handler: h.fqn }, 'tracespan without valid trace/span id skipped');
+        else if (invalid++ % 1000 === 0)
+          ctx.logger.debug({ handler: h.fqn }, 'tracespan without valid trace/span id skipped');
       },
       flush() {
         void ctx.spans.flush();

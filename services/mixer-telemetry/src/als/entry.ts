@@ -42,7 +42,8 @@ const METHODS = ['', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS
 /** uint64 / int64 as decoded by protobufjs (a Long or a number) -> number. */
 export function num(v: unknown): number {
   if (typeof v === 'number') return v;
-  if (v && typeof (v as { toNumber?: unknown }).toNumber === 'function') return (v as { toNumber(): number }).toNumber();
+  if (v && typeof (v as { toNumber?: unknown }).toNumber === 'function')
+    return (v as { toNumber(): number }).toNumber();
   return 0;
 }
 
@@ -146,7 +147,7 @@ function common(c: Msg, reporter: Reporter, mesh: MeshIndex, now: Date): MapBag 
     if (upstream) bag.set('destination.port', upstream.port);
     bag.set('connection.mtls', false);
   }
-  if (cluster && cluster.host) {
+  if (cluster?.host) {
     bag.set('destination.service.host', cluster.host);
     const svc = mesh.service(cluster.host);
     const labels = cluster.host.split('.');
@@ -218,7 +219,12 @@ export class TcpConnections {
   constructor(private readonly max = 65_536) {}
 
   /** Records totals; returns the previous totals (undefined for a connection never seen). */
-  update(key: string, sent: number, received: number, closing: boolean): { sent: number; received: number } | undefined {
+  update(
+    key: string,
+    sent: number,
+    received: number,
+    closing: boolean,
+  ): { sent: number; received: number } | undefined {
     const prev = this.seen.get(key);
     if (closing) this.seen.delete(key);
     else {
@@ -253,7 +259,12 @@ export function tcpEntryBags(
   const sent = num(props.sent_bytes);
   const received = num(props.received_bytes);
   const type = num(c.access_log_type);
-  const event = type === TCP_CONNECTED ? 'open' : type === TCP_PERIODIC || c.intermediate_log_entry === true ? 'continue' : 'close';
+  const event =
+    type === TCP_CONNECTED
+      ? 'open'
+      : type === TCP_PERIODIC || c.intermediate_log_entry === true
+        ? 'continue'
+        : 'close';
   const d = socket(c.downstream_remote_address);
   const key = c.stream_id ? String(c.stream_id) : `${d?.ip}:${d?.port}>${c.upstream_cluster ?? ''}`;
   const prev = conns.update(key, sent, received, event === 'close');

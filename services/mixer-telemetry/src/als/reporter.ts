@@ -55,7 +55,8 @@ export function reporterFromNode(node: Obj | null | undefined, logName: string):
 
 /** The reporter with what Galley knows about its pod filled in (Galley wins on labels and workload). */
 export function enrichReporter(r: Reporter, mesh: MeshIndex): Reporter {
-  const pod: PodInfo | undefined = (r.podId && mesh.podById(r.podId)) || (r.ip ? mesh.podByIp(r.ip) : undefined);
+  const pod: PodInfo | undefined =
+    (r.podId && mesh.podById(r.podId)) || (r.ip ? mesh.podByIp(r.ip) : undefined);
   if (!pod) return r;
   return {
     ...r,

@@ -49,7 +49,10 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
   const type = lookupType(MESSAGE_TYPE);
   const stats: AlsStats = { streams: 0, messages: 0, httpEntries: 0, tcpEntries: 0, rejectedStreams: 0 };
   const log = opts.logger;
-  const handler = (call: grpc.ServerReadableStream<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  const handler = (
+    call: grpc.ServerReadableStream<Buffer, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ) => {
     stats.streams++;
     let reporter: Reporter | undefined;
     let done = false;
@@ -60,7 +63,10 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
       call.removeAllListeners('data');
       if (err) {
         stats.rejectedStreams++;
-        log.warn({ peer: call.getPeer(), node: reporter?.uid, error: err.details }, 'access-log stream rejected');
+        log.warn(
+          { peer: call.getPeer(), node: reporter?.uid, error: err.details },
+          'access-log stream rejected',
+        );
         callback(err as grpc.ServiceError);
       } else callback(null, {});
     };
@@ -71,18 +77,23 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
       try {
         msg = type.decode(buf) as unknown as Msg;
       } catch (e) {
-        return reject(`malformed StreamAccessLogsMessage (message ${stats.messages + 1} of this stream): ${(e as Error).message}`);
+        return reject(
+          `malformed StreamAccessLogsMessage (message ${stats.messages + 1} of this stream): ${(e as Error).message}`,
+        );
       }
       stats.messages++;
       if (!reporter) {
         const node = msg.identifier?.node as Msg | undefined;
-        if (!node?.id) return reject('the first StreamAccessLogsMessage must carry identifier.node with an id');
+        if (!node?.id)
+          return reject('the first StreamAccessLogsMessage must carry identifier.node with an id');
         reporter = reporterFromNode(node, String(msg.identifier.log_name ?? ''));
       }
       const http = (msg.http_logs?.log_entry ?? []) as Msg[];
       const tcp = (msg.tcp_logs?.log_entry ?? []) as Msg[];
       if (http.length + tcp.length > MAX_ENTRIES_PER_MESSAGE) {
-        return reject(`${http.length + tcp.length} entries in one message (at most ${MAX_ENTRIES_PER_MESSAGE})`);
+        return reject(
+          `${http.length + tcp.length} entries in one message (at most ${MAX_ENTRIES_PER_MESSAGE})`,
+        );
       }
       const mesh = opts.mesh();
       const r = enrichReporter(reporter, mesh);
@@ -106,6 +117,8 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
       done = true;
     });
   };
-  server.addService(definition, { StreamAccessLogs: handler as grpc.handleClientStreamingCall<Buffer, unknown> });
+  server.addService(definition, {
+    StreamAccessLogs: handler as grpc.handleClientStreamingCall<Buffer, unknown>,
+  });
   return stats;
 }

@@ -114,9 +114,21 @@ export function mixerConfigOf(resources: Iterable<ConfigResource>): MixerConfig 
         })),
       });
     } else if (ADAPTER_KINDS.has(r.kind)) {
-      out.handlers.push({ fqn: `${r.name}.${r.kind}.${ns}`, name: r.name, namespace: ns, adapter: r.kind, params: spec });
+      out.handlers.push({
+        fqn: `${r.name}.${r.kind}.${ns}`,
+        name: r.name,
+        namespace: ns,
+        adapter: r.kind,
+        params: spec,
+      });
     } else if (TEMPLATE_KINDS.has(r.kind)) {
-      out.instances.push({ fqn: `${r.name}.${r.kind}.${ns}`, name: r.name, namespace: ns, template: r.kind, params: spec });
+      out.instances.push({
+        fqn: `${r.name}.${r.kind}.${ns}`,
+        name: r.name,
+        namespace: ns,
+        template: r.kind,
+        params: spec,
+      });
     }
   }
   return out;

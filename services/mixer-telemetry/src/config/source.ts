@@ -7,7 +7,7 @@ import type { ConfigResource } from './model.js';
 
 /** Mixer's config collections (handler, instance, rule, manifests and every legacy kind). */
 export function mixerConfigCollections(): string[] {
-  return kinds.filter((k) => k.webhook === 'mixer').map((k) => k.collection);
+  return kinds.filter((k) => k.webhook === 'mixer' && k.served).map((k) => k.collection);
 }
 
 /** Everything the sink subscribes to: Mixer config plus pods and services. */

@@ -83,7 +83,12 @@ export const REPORT_TEMPLATES = new Set(['metric', 'logentry', 'tracespan', 'rep
 
 type Compiled<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
-function compileField(c: ExpressionCompiler, field: string, raw: unknown, errors: string[]): Expression | undefined {
+function compileField(
+  c: ExpressionCompiler,
+  field: string,
+  raw: unknown,
+  errors: string[],
+): Expression | undefined {
   const text = exprText(raw);
   if (text === undefined) {
     errors.push(`${field}: expected an expression string`);
@@ -157,7 +162,15 @@ export function compileInstance(cfg: InstanceConfig, c: ExpressionCompiler): Com
       if (e) fields[f] = e;
     }
     const tags = compileMap(c, 'span_tags', pickObj(p, 'span_tags'), errors);
-    inst = { ...base, template: 'tracespan', fields, tagNames: tags.names, tags: tags.exprs, values: {}, tagValues: [] };
+    inst = {
+      ...base,
+      template: 'tracespan',
+      fields,
+      tagNames: tags.names,
+      tags: tags.exprs,
+      values: {},
+      tagValues: [],
+    };
   } else if (cfg.template === 'reportnothing') {
     inst = { ...base, template: 'reportnothing' };
   } else {

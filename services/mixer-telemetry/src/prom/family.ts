@@ -87,7 +87,9 @@ export function renderFamilies(families: Iterable<MetricFamily>): string {
   const out: string[] = [];
   for (const f of families) {
     out.push(`# HELP ${f.name} ${escapeHelp(f.help || f.name)}`);
-    out.push(`# TYPE ${f.name} ${f.kind === 'COUNTER' ? 'counter' : f.kind === 'GAUGE' ? 'gauge' : 'histogram'}`);
+    out.push(
+      `# TYPE ${f.name} ${f.kind === 'COUNTER' ? 'counter' : f.kind === 'GAUGE' ? 'gauge' : 'histogram'}`,
+    );
     const names = f.labelNames;
     const les = f.bounds.map((b) => `le="${fmt(b)}"`);
     for (const s of f.series.values()) {
@@ -126,7 +128,9 @@ export interface BucketsSpec {
 const MAX_BUCKETS = 1000;
 
 /** Bucket upper bounds from the prometheus adapter's `buckets` param (Istio's rules for each form). */
-export function bucketBounds(spec: BucketsSpec | undefined): { ok: true; value: number[] } | { ok: false; errors: string } {
+export function bucketBounds(
+  spec: BucketsSpec | undefined,
+): { ok: true; value: number[] } | { ok: false; errors: string } {
   const fail = (e: string) => ({ ok: false as const, errors: e });
   if (!spec || Object.keys(spec).length === 0) {
     return { ok: true, value: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] };
@@ -134,8 +138,10 @@ export function bucketBounds(spec: BucketsSpec | undefined): { ok: true; value: 
   const ex = spec.explicit_buckets ?? spec.explicitBuckets;
   if (ex) {
     const b = (ex.bounds ?? []).map(Number);
-    if (b.length === 0 || b.length > MAX_BUCKETS) return fail('explicit_buckets.bounds: 1 to 1000 bounds required');
-    for (let i = 1; i < b.length; i++) if (!(b[i]! > b[i - 1]!)) return fail('explicit_buckets.bounds must increase');
+    if (b.length === 0 || b.length > MAX_BUCKETS)
+      return fail('explicit_buckets.bounds: 1 to 1000 bounds required');
+    for (let i = 1; i < b.length; i++)
+      if (!(b[i]! > b[i - 1]!)) return fail('explicit_buckets.bounds must increase');
     return { ok: true, value: b };
   }
   const lin = spec.linear_buckets ?? spec.linearBuckets;
@@ -144,7 +150,8 @@ export function bucketBounds(spec: BucketsSpec | undefined): { ok: true; value: 
     const n = Number(l.num_finite_buckets ?? l.numFiniteBuckets ?? 0);
     const width = Number(l.width ?? 0);
     const offset = Number(l.offset ?? 0);
-    if (!Number.isInteger(n) || n <= 0 || n > MAX_BUCKETS) return fail('linear_buckets.num_finite_buckets must be 1..1000');
+    if (!Number.isInteger(n) || n <= 0 || n > MAX_BUCKETS)
+      return fail('linear_buckets.num_finite_buckets must be 1..1000');
     if (!(width > 0)) return fail('linear_buckets.width must be > 0');
     return { ok: true, value: Array.from({ length: n + 1 }, (_, i) => offset + i * width) };
   }
@@ -154,7 +161,8 @@ export function bucketBounds(spec: BucketsSpec | undefined): { ok: true; value: 
     const n = Number(e.num_finite_buckets ?? e.numFiniteBuckets ?? 0);
     const growth = Number(e.growth_factor ?? e.growthFactor ?? 0);
     const scale = Number(e.scale ?? 0);
-    if (!Number.isInteger(n) || n <= 0 || n > MAX_BUCKETS) return fail('exponential_buckets.num_finite_buckets must be 1..1000');
+    if (!Number.isInteger(n) || n <= 0 || n > MAX_BUCKETS)
+      return fail('exponential_buckets.num_finite_buckets must be 1..1000');
     if (!(growth > 1)) return fail('exponential_buckets.growth_factor must be > 1');
     if (!(scale > 0)) return fail('exponential_buckets.scale must be > 0');
     return { ok: true, value: Array.from({ length: n + 1 }, (_, i) => scale * growth ** i) };

@@ -1,6 +1,6 @@
 // Every prometheus-adapter family of the running config, kept across config changes when a
 // metric's definition is unchanged (so counters do not reset), with metric expiry.
-import { type MetricFamily, type MetricKind, MetricFamily as Family, renderFamilies } from './family.js';
+import { MetricFamily as Family, type MetricFamily, type MetricKind, renderFamilies } from './family.js';
 
 interface Expiry {
   expiryMs: number;
@@ -14,7 +14,13 @@ export class PromStore {
   private checkEveryMs = 0;
 
   /** The family `name` for the next config: the current one when its shape is unchanged. */
-  family(name: string, help: string, kind: MetricKind, labels: readonly string[], bounds: readonly number[]): MetricFamily {
+  family(
+    name: string,
+    help: string,
+    kind: MetricKind,
+    labels: readonly string[],
+    bounds: readonly number[],
+  ): MetricFamily {
     const old = this.families.get(name);
     if (
       old &&
