@@ -9,5 +9,6 @@ export { type ClusterName, MeshIndex, parseClusterName, workloadOf } from './mes
 export { telemetryFlags } from './options.js';
 export { bucketBounds, renderFamilies } from './prom/family.js';
 export { PromStore } from './prom/store.js';
+export { addMixerReportService, enrichFromMesh, MIXER_SERVICE } from './report.js';
 export { buildRuntime, type ConfigError, Runtime } from './runtime.js';
 export { createMixerTelemetry, type MixerTelemetry, type MixerTelemetryOptions } from './telemetry.js';

@@ -22,6 +22,7 @@ import { configResource, mixerConfigCollections, telemetryCollections } from './
 import { MeshIndex, PODS_COLLECTION, SERVICES_COLLECTION } from './mesh.js';
 import { registerSelfMetrics } from './metrics.js';
 import { PromStore } from './prom/store.js';
+import { addMixerReportService } from './report.js';
 import { buildRuntime, type ConfigError, Runtime } from './runtime.js';
 
 export interface MixerTelemetryOptions {
@@ -45,6 +46,8 @@ export interface MixerTelemetryOptions {
   spanExporter?: SpanExporter;
   stdout?: Writable;
   stderr?: Writable;
+  /** Quiet time before a config change is applied (100 ms; at most 1 s after the first change). */
+  configQuietMs?: number;
   /** gRPC max receive message size (1 MiB, Mixer's --maxMessageSize). */
   maxMessageBytes?: number;
   logger: Logger;
@@ -69,7 +72,9 @@ export interface MixerTelemetry {
   flushSpans(): Promise<void>;
   prom: PromStore;
   alsStats(): AlsStats | undefined;
-  /** `config` ({errors}) after each config build, `ready`. */
+  /** NATS connected and the KEEL_ACCESSLOG stream in place. */
+  natsConnected(): boolean;
+  /** `config` ({errors}) after each config build, `ready`, `nats` (connected, stream in place). */
   events: EventEmitter;
 }
 
@@ -109,7 +114,8 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
   let mesh = new MeshIndex();
   let sink: McpSink | undefined;
   let configured = false;
-  let rebuildScheduled = false;
+  let rebuildTimer: NodeJS.Timeout | undefined;
+  let firstPending: number | undefined;
   const reports = { requests: 0, bags: 0, errors: 0 };
 
   function rebuild(resources: ConfigResource[]): void {
@@ -165,14 +171,18 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
           );
           return;
         }
-        if (s.synced() && !rebuildScheduled) {
-          // One rebuild per MCP response burst (a snapshot updates many Mixer collections at once).
-          rebuildScheduled = true;
-          setImmediate(() => {
-            rebuildScheduled = false;
-            if (!stopped) rebuild(mcpResources(s));
-          });
-        }
+        // One rebuild per burst: a snapshot arrives as one response per collection (Mixer's
+        // watch flush did the same): quiet period, bounded by a maximum delay.
+        if (!s.synced()) return;
+        const now = Date.now();
+        firstPending ??= now;
+        if (rebuildTimer) clearTimeout(rebuildTimer);
+        const wait = Math.min(options.configQuietMs ?? 100, Math.max(0, firstPending + 1000 - now));
+        rebuildTimer = setTimeout(() => {
+          rebuildTimer = undefined;
+          firstPending = undefined;
+          if (!stopped) rebuild(mcpResources(s));
+        }, wait);
       },
     });
     s.on('synced', () => {
@@ -188,6 +198,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     'grpc.max_concurrent_streams': 1024,
   });
   const als = addAccessLogService(grpcServer, { mesh: () => mesh, report, logger: log });
+  addMixerReportService(grpcServer, { mesh: () => mesh, report, logger: log, stats: reports });
   registerSelfMetrics(registry, {
     runtime: () => runtime,
     als: () => als,
@@ -238,6 +249,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
         }
         bus = b;
         log.info({ url }, 'NATS connected');
+        events.emit('nats');
       })
       .catch((e) => log.error({ err: e }, 'NATS connection failed'));
   }
@@ -253,6 +265,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     },
     flushSpans: () => spans.flush(),
     alsStats: () => als,
+    natsConnected: () => bus !== undefined,
     async start() {
       if (!options.mcpAddress) rebuild([...(options.staticConfig ?? [])]);
       const grpcPort = await bindGrpc(grpcServer, `${host}:${options.grpcPort}`);
@@ -270,6 +283,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     },
     async stop() {
       stopped = true;
+      if (rebuildTimer) clearTimeout(rebuildTimer);
       await sink?.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

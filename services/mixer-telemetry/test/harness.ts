@@ -45,7 +45,7 @@ export async function startPlane(
   const dir = await tempDir('telemetry');
   copyFileSync(MESH_FIXTURE, join(dir.path, 'mesh.yaml'));
   copyFileSync(DEFAULT_TELEMETRY_CONFIG, join(dir.path, 'istio-telemetry.yaml'));
-  extraFiles.forEach((f, i) => copyFileSync(f, join(dir.path, `extra-${i}.yaml`)));
+  for (const [i, f] of extraFiles.entries()) copyFileSync(f, join(dir.path, `extra-${i}.yaml`));
   const galley = createGalley({
     configDir: dir.path,
     host: '127.0.0.1',
