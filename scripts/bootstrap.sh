@@ -32,5 +32,7 @@ fi
 
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v nats-server >/dev/null 2>&1 || need_root_apt nats-server
+# Prometheus 2.42 (Debian): mixer-telemetry's dashboard test scrapes the services with it.
+command -v prometheus >/dev/null 2>&1 || need_root_apt prometheus
 
 pnpm install --frozen-lockfile --reporter=silent
