@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { galleyFileLatency } from './galley-file-latency.js';
 import { galleyIngest } from './galley-ingest.js';
 import { formatTable } from './table.js';
+import { telemetryBench } from './telemetry-bench.js';
 import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
 
-const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench];
+const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, telemetryBench];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Args {

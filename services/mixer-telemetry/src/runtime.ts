@@ -9,6 +9,8 @@ import { type HandlerConfig, type MixerConfig, resolveRef } from './config/model
 import {
   type CompiledInstance,
   compileInstance,
+  type DimGroup,
+  dimSignature,
   evaluateInstance,
   REPORT_TEMPLATES,
 } from './config/templates.js';
@@ -119,6 +121,15 @@ export function buildRuntime(
       badInstances.add(cfg.fqn);
       errors.push({ resource: cfg.fqn, kind: 'instance', message: r.errors.join('; ') });
     }
+  }
+  // Metric instances with the same dimension expressions evaluate their dimensions once per entry.
+  const groups = new Map<string, DimGroup>();
+  for (const inst of instances.values()) {
+    if (inst.template !== 'metric') continue;
+    const sig = dimSignature(inst);
+    const g = groups.get(sig);
+    if (g) inst.group = g;
+    else groups.set(sig, inst.group);
   }
   const allInstances = config.instances;
   const instByFqn = new Map(allInstances.map((i) => [i.fqn, i]));

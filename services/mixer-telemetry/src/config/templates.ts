@@ -17,15 +17,36 @@ interface Base {
   error: string;
 }
 
+/**
+ * Dimensions shared by metric instances with identical dimension expressions (the four HTTP
+ * metrics of the default config): evaluated once per entry, and the joined key is one string
+ * object, so each family's Map lookup reuses its cached hash.
+ */
+export interface DimGroup {
+  gen: number;
+  ok: boolean;
+  error: string;
+  dims: Expression[];
+  dimNames: string[];
+  dimValues: string[];
+  key: string;
+}
+
 export interface MetricInstance extends Base {
   template: 'metric';
   value: Expression;
   dimNames: string[];
   dims: Expression[];
-  /** Scratch: the evaluated value, dimension strings, and their KEY_SEP join. */
+  group: DimGroup;
+  /** Scratch: the evaluated value, dimension strings (the group's), and their KEY_SEP join. */
   num: number;
   dimValues: string[];
   key: string;
+}
+
+/** The signature two metric instances share when their dimensions are the same expressions in the same order. */
+export function dimSignature(inst: MetricInstance): string {
+  return inst.dims.map((d, i) => `${inst.dimNames[i]}=${d.text}`).join('\u0000');
 }
 
 export interface LogInstance extends Base {
@@ -129,14 +150,25 @@ export function compileInstance(cfg: InstanceConfig, c: ExpressionCompiler): Com
     const value = compileField(c, 'value', pick(p, 'value'), errors);
     const dims = compileMap(c, 'dimensions', pickObj(p, 'dimensions'), errors);
     if (value) {
+      const dimValues = dims.names.map(() => '');
+      const group: DimGroup = {
+        gen: -1,
+        ok: false,
+        error: '',
+        dims: dims.exprs,
+        dimNames: dims.names,
+        dimValues,
+        key: '',
+      };
       inst = {
         ...base,
         template: 'metric',
         value,
         dimNames: dims.names,
         dims: dims.exprs,
+        group,
         num: 0,
-        dimValues: dims.names.map(() => ''),
+        dimValues,
         key: '',
       };
     }
@@ -194,18 +226,14 @@ export function evaluateInstance(inst: CompiledInstance, bag: Bag, gen: number):
         return false;
       }
       inst.num = n;
-      let key = '';
-      for (let i = 0; i < inst.dims.length; i++) {
-        const d = inst.dims[i]!.evaluate(bag);
-        if (d === undefined) {
-          inst.error = `dimension '${inst.dimNames[i]}' (${inst.dims[i]!.text}) is absent`;
-          return false;
-        }
-        const s = toLabel(d);
-        inst.dimValues[i] = s;
-        key = i === 0 ? s : `${key}\u0000${s}`;
+      const g = inst.group;
+      if (g.gen !== gen) evaluateDims(g, bag, gen);
+      if (!g.ok) {
+        inst.error = g.error;
+        return false;
       }
-      inst.key = key;
+      inst.dimValues = g.dimValues;
+      inst.key = g.key;
       break;
     }
     case 'logentry': {
@@ -232,4 +260,22 @@ export function evaluateInstance(inst: CompiledInstance, bag: Bag, gen: number):
   }
   inst.ok = true;
   return true;
+}
+
+function evaluateDims(g: DimGroup, bag: Bag, gen: number): void {
+  g.gen = gen;
+  g.ok = false;
+  let key = '';
+  for (let i = 0; i < g.dims.length; i++) {
+    const d = g.dims[i]!.evaluate(bag);
+    if (d === undefined) {
+      g.error = `dimension '${g.dimNames[i]}' (${g.dims[i]!.text}) is absent`;
+      return;
+    }
+    const s = toLabel(d);
+    g.dimValues[i] = s;
+    key = i === 0 ? s : `${key}\u0000${s}`;
+  }
+  g.key = key;
+  g.ok = true;
 }

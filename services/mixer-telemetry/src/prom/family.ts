@@ -6,6 +6,8 @@ export type MetricKind = 'COUNTER' | 'GAUGE' | 'DISTRIBUTION';
 
 export interface Series {
   readonly labels: readonly string[];
+  /** `name="value",...` as UTF-8, encoded once when the series is created (scrapes copy it). */
+  readonly text: Buffer;
   value: number;
   /** DISTRIBUTION only: per-bucket counts (not cumulative), then +Inf in the last slot. */
   buckets?: Float64Array;
@@ -33,7 +35,14 @@ export class MetricFamily {
   private get(key: string, labels: readonly string[], now: number): Series {
     let s = this.series.get(key);
     if (!s) {
-      s = { labels: [...labels], value: 0, sum: 0, count: 0, touched: now };
+      s = {
+        labels: [...labels],
+        text: labelText(this.labelNames, labels),
+        value: 0,
+        sum: 0,
+        count: 0,
+        touched: now,
+      };
       if (this.kind === 'DISTRIBUTION') s.buckets = new Float64Array(this.bounds.length + 1);
       this.series.set(key, s);
     }
@@ -73,6 +82,13 @@ function escapeLabel(v: string): string {
   return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
 }
 
+function labelText(names: readonly string[], values: readonly string[]): Buffer {
+  let out = '';
+  for (let i = 0; i < names.length; i++)
+    out += `${i ? ',' : ''}${names[i]}="${escapeLabel(values[i] ?? '')}"`;
+  return Buffer.from(out);
+}
+
 function escapeHelp(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
@@ -82,38 +98,85 @@ function fmt(n: number): string {
   return Number.isNaN(n) ? 'NaN' : n > 0 ? '+Inf' : '-Inf';
 }
 
-/** Renders families in the Prometheus text exposition format 0.0.4. */
-export function renderFamilies(families: Iterable<MetricFamily>): string {
-  const out: string[] = [];
-  for (const f of families) {
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help || f.name)}`);
-    out.push(
-      `# TYPE ${f.name} ${f.kind === 'COUNTER' ? 'counter' : f.kind === 'GAUGE' ? 'gauge' : 'histogram'}`,
+/** Appends ASCII/UTF-8 pieces into one growing Buffer: a scrape of 10,000 series is ~10 MB. */
+class Out {
+  buf: Buffer;
+  off = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(size, 1024));
+  }
+  private room(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+  /** `s` must be ASCII (names, numbers, fixed syntax). */
+  ascii(s: string): void {
+    this.room(s.length);
+    this.off += this.buf.write(s, this.off, 'latin1');
+  }
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    this.off += b.copy(this.buf, this.off);
+  }
+}
+
+/**
+ * Renders families in the Prometheus text exposition format 0.0.4. Each series' label text was
+ * encoded once when the series was created; rendering copies bytes and formats numbers.
+ */
+export function renderFamilies(families: Iterable<MetricFamily>): Buffer {
+  const list = [...families];
+  let estimate = 0;
+  for (const f of list) {
+    const lines = f.kind === 'DISTRIBUTION' ? f.bounds.length + 3 : 1;
+    for (const s of f.series.values()) estimate += (s.text.length + f.name.length + 48) * lines;
+  }
+  const out = new Out(estimate + 4096);
+  for (const f of list) {
+    out.bytes(Buffer.from(`# HELP ${f.name} ${escapeHelp(f.help || f.name)}\n`));
+    out.ascii(
+      `# TYPE ${f.name} ${f.kind === 'COUNTER' ? 'counter' : f.kind === 'GAUGE' ? 'gauge' : 'histogram'}\n`,
     );
-    const names = f.labelNames;
-    const les = f.bounds.map((b) => `le="${fmt(b)}"`);
+    const les = f.bounds.map((b) => `le="${fmt(b)}"} `);
+    const bucket = `${f.name}_bucket{`;
     for (const s of f.series.values()) {
-      let labels = '';
-      for (let i = 0; i < names.length; i++) {
-        labels += `${i ? ',' : ''}${names[i]}="${escapeLabel(s.labels[i] ?? '')}"`;
-      }
+      const labels = s.text;
+      const empty = labels.length === 0;
       if (f.kind !== 'DISTRIBUTION') {
-        out.push(labels ? `${f.name}{${labels}} ${fmt(s.value)}` : `${f.name} ${fmt(s.value)}`);
+        out.ascii(empty ? `${f.name} ` : `${f.name}{`);
+        if (!empty) {
+          out.bytes(labels);
+          out.ascii('} ');
+        }
+        out.ascii(`${fmt(s.value)}\n`);
         continue;
       }
-      const pre = labels ? `${labels},` : '';
       let cum = 0;
-      for (let i = 0; i < les.length; i++) {
+      for (let i = 0; i <= les.length; i++) {
         cum += s.buckets![i]!;
-        out.push(`${f.name}_bucket{${pre}${les[i]}} ${cum}`);
+        out.ascii(bucket);
+        if (!empty) {
+          out.bytes(labels);
+          out.ascii(',');
+        }
+        out.ascii(i < les.length ? `${les[i]}${cum}\n` : `le="+Inf"} ${s.count}\n`);
       }
-      out.push(`${f.name}_bucket{${pre}le="+Inf"} ${s.count}`);
-      out.push(labels ? `${f.name}_sum{${labels}} ${fmt(s.sum)}` : `${f.name}_sum ${fmt(s.sum)}`);
-      out.push(labels ? `${f.name}_count{${labels}} ${s.count}` : `${f.name}_count ${s.count}`);
+      for (const [suffix, v] of [
+        ['_sum', fmt(s.sum)],
+        ['_count', String(s.count)],
+      ] as const) {
+        out.ascii(empty ? `${f.name}${suffix} ` : `${f.name}${suffix}{`);
+        if (!empty) {
+          out.bytes(labels);
+          out.ascii('} ');
+        }
+        out.ascii(`${v}\n`);
+      }
     }
   }
-  out.push('');
-  return out.join('\n');
+  return out.buf.subarray(0, out.off);
 }
 
 export interface BucketsSpec {

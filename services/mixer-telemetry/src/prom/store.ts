@@ -69,7 +69,7 @@ export class PromStore {
     return n;
   }
 
-  render(): string {
+  render(): Buffer {
     return renderFamilies([...this.families.values()].sort((a, b) => (a.name < b.name ? -1 : 1)));
   }
 
