@@ -67,6 +67,14 @@ try {
   print(
     `  pilot   xDS      ${h}:${ports.pilotGrpc}  debug http://${h}:${ports.pilotHttp}/debug/syncz   monitoring http://${h}:${ports.pilotMonitoring}/metrics`,
   );
+  if (plane.children.some((c) => c.name === 'mixer-telemetry'))
+    print(
+      `  mixer-telemetry  access logs ${h}:${ports.telemetryGrpc}   istio_* http://${h}:${ports.telemetryMetrics}/metrics   monitoring http://${h}:${ports.telemetryMonitoring}/metrics`,
+    );
+  if (plane.children.some((c) => c.name === 'prometheus'))
+    print(
+      `  prometheus       http://${h}:${ports.prometheus}  (scrapes every service; dashboards: deploy/grafana)`,
+    );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (f.demo) {
     backends = await startBackends(LOCAL_WORKLOADS, LOCAL_PORT);
