@@ -80,6 +80,11 @@ export function registerSelfMetrics(registry: Registry, src: SelfMetricsSources)
   gauge('mixer_prometheus_series', 'Series held by the prometheus adapter (served on --metrics-port)', () =>
     src.prom.seriesCount(),
   );
+  gauge(
+    'mixer_prometheus_series_dropped',
+    'Values dropped because their metric held the maximum series',
+    () => src.prom.droppedCount(),
+  );
   gauge('keel_mixer_accesslog_streams_total', 'Access-log streams accepted', () => src.als()?.streams ?? 0);
   gauge(
     'keel_mixer_accesslog_rejected_streams_total',

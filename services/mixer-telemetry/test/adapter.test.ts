@@ -32,8 +32,8 @@ function resources(yaml: string): ConfigResource[] {
     }));
 }
 
-function runtimeOf(yaml: string) {
-  const prom = new PromStore();
+function runtimeOf(yaml: string, maxSeries?: number) {
+  const prom = new PromStore(maxSeries);
   const ctx = {
     prom,
     stdout: new PassThrough(),
@@ -154,6 +154,19 @@ describe('prometheus adapter', () => {
     assert.equal(find(s, 'istio_size_total', { path: '/old' }).length, 0);
     assert.equal(find(s, 'istio_size_total', { path: '/new' }).length, 1);
     prom.close();
+  });
+
+  it('a family holds at most maxSeries label sets; further ones are dropped and counted', () => {
+    const { runtime, samples, prom } = runtimeOf(METRICS, 2);
+    runtime.report([
+      entry('/1', 200, 1, 1),
+      entry('/2', 200, 1, 1),
+      entry('/3', 200, 1, 1),
+      entry('/1', 200, 1, 1),
+    ]);
+    assert.equal(find(samples(), 'istio_size_total').length, 2);
+    assert.equal(find(samples(), 'istio_size_total', { path: '/1' })[0]!.value, 2);
+    assert.equal(prom.droppedCount(), 3);
   });
 
   it('label values are escaped in the exposition', () => {

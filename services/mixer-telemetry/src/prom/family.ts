@@ -20,8 +20,13 @@ export interface Series {
 /** Label values and keys joined with a byte that cannot appear in a valid UTF-8 label value. */
 export const KEY_SEP = '\u0000';
 
+/** Series one family may hold; label sets beyond it are dropped (counted), so a flood of distinct values cannot exhaust memory. */
+export const MAX_SERIES_PER_FAMILY = 200_000;
+
 export class MetricFamily {
   readonly series = new Map<string, Series>();
+  /** Values dropped because the family was full. */
+  dropped = 0;
 
   constructor(
     readonly name: string,
@@ -30,11 +35,16 @@ export class MetricFamily {
     readonly labelNames: readonly string[],
     /** Upper bounds, ascending (DISTRIBUTION). */
     readonly bounds: readonly number[] = [],
+    readonly maxSeries = MAX_SERIES_PER_FAMILY,
   ) {}
 
-  private get(key: string, labels: readonly string[], now: number): Series {
+  private get(key: string, labels: readonly string[], now: number): Series | undefined {
     let s = this.series.get(key);
     if (!s) {
+      if (this.series.size >= this.maxSeries) {
+        this.dropped++;
+        return undefined;
+      }
       s = {
         labels: [...labels],
         text: labelText(this.labelNames, labels),
@@ -53,6 +63,7 @@ export class MetricFamily {
   /** Applies one value to the series with `labels` (whose join is `key`). */
   record(key: string, labels: readonly string[], value: number, now: number): void {
     const s = this.get(key, labels, now);
+    if (!s) return;
     if (this.kind === 'COUNTER') s.value += value;
     else if (this.kind === 'GAUGE') s.value = value;
     else {

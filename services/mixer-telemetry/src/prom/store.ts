@@ -13,6 +13,9 @@ export class PromStore {
   private timer: NodeJS.Timeout | undefined;
   private checkEveryMs = 0;
 
+  /** `maxSeries`: per family (default MAX_SERIES_PER_FAMILY). */
+  constructor(private readonly maxSeries?: number) {}
+
   /** The family `name` for the next config: the current one when its shape is unchanged. */
   family(
     name: string,
@@ -30,7 +33,7 @@ export class PromStore {
     ) {
       return old;
     }
-    return new Family(name, help, kind, labels, bounds);
+    return new Family(name, help, kind, labels, bounds, this.maxSeries);
   }
 
   /** Installs the families of a new config (families not listed are dropped) and their expiry. */
@@ -66,6 +69,13 @@ export class PromStore {
   seriesCount(): number {
     let n = 0;
     for (const f of this.families.values()) n += f.series.size;
+    return n;
+  }
+
+  /** Values dropped because their family was full. */
+  droppedCount(): number {
+    let n = 0;
+    for (const f of this.families.values()) n += f.dropped;
     return n;
   }
 
