@@ -169,6 +169,32 @@ describe('prometheus adapter', () => {
     assert.equal(prom.droppedCount(), 3);
   });
 
+  it('a rule outside istio-system applies only to its identity namespace (destination inbound, source outbound)', () => {
+    const scoped = METRICS.replace(
+      'metadata: {name: r, namespace: istio-system}',
+      'metadata: {name: r, namespace: team-a}',
+    )
+      .replaceAll(
+        'instances: [latency, size]',
+        'instances: [latency.instance.istio-system, size.instance.istio-system]',
+      )
+      .replace('handler: h,', 'handler: h.handler.istio-system,');
+    const { runtime, errors, samples } = runtimeOf(scoped);
+    assert.deepEqual(errors, []);
+    const inTeamA = entry('/in', 200, 1, 1);
+    inTeamA.set('destination.namespace', 'team-a');
+    const outFromTeamA = entry('/out', 200, 1, 1);
+    outFromTeamA.set('context.reporter.kind', 'outbound').set('source.namespace', 'team-a');
+    const elsewhere = entry('/elsewhere', 200, 1, 1);
+    runtime.report([inTeamA, outFromTeamA, elsewhere]);
+    assert.deepEqual(
+      find(samples(), 'istio_size_total')
+        .map((x) => x.labels.path)
+        .sort(),
+      ['/in', '/out'],
+    );
+  });
+
   it('label values are escaped in the exposition', () => {
     const { runtime, samples } = runtimeOf(METRICS);
     runtime.report([entry('/q"x\\y\nz', 200, 1, 1)]);
