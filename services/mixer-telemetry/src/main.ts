@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { cexlCompiler } from './config/cexl.js';
 import { telemetryFlags } from './options.js';
 import { createMixerTelemetry } from './telemetry.js';
 
@@ -19,7 +18,6 @@ const telemetry = createMixerTelemetry({
   domain: f.domain,
   defaultNamespace: f['config-default-namespace'],
   maxMessageBytes: f['max-message-size'],
-  compiler: cexlCompiler(),
   ...(f['nats-url'] ? { natsUrl: f['nats-url'] } : {}),
   ...(otlp
     ? {

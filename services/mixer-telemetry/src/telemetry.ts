@@ -16,6 +16,7 @@ import { createSpanSink } from './adapters/tracespan.js';
 import type { AdapterContext } from './adapters/types.js';
 import { type AlsStats, addAccessLogService } from './als/server.js';
 import type { Bag } from './bag.js';
+import { cexlCompiler, manifestOf } from './config/cexl.js';
 import type { ExpressionCompiler } from './config/expression.js';
 import { type ConfigResource, mixerConfigOf } from './config/model.js';
 import { configResource, mixerConfigCollections, telemetryCollections } from './config/source.js';
@@ -37,7 +38,11 @@ export interface MixerTelemetryOptions {
   metricsPort: number;
   /** /metrics /healthz /ready /version (15014). */
   monitoringPort: number;
-  compiler: ExpressionCompiler;
+  /**
+   * The expression compiler; default: Istio's expression language over the default manifests plus
+   * every `attributemanifest` in the config.
+   */
+  compiler?: ExpressionCompiler;
   /** Rules in this namespace apply to all namespaces (istio-system). */
   defaultNamespace?: string;
   domain?: string;
@@ -119,8 +124,9 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
   const reports = { requests: 0, bags: 0, errors: 0 };
 
   function rebuild(resources: ConfigResource[]): void {
+    const manifests = resources.filter((r) => r.kind === 'attributemanifest').map((r) => r.spec);
     const built = buildRuntime(mixerConfigOf(resources), {
-      compiler: options.compiler,
+      compiler: options.compiler ?? cexlCompiler(manifestOf(manifests)),
       adapters: REPORT_ADAPTERS,
       ctx,
       ...(options.defaultNamespace ? { defaultNamespace: options.defaultNamespace } : {}),

@@ -7,12 +7,7 @@ import { createGalley, type Galley } from '@keel/galley';
 import { silentLogger } from '@keel/runtime';
 import { once, repoRoot, type TempDir, tempDir } from '@keel/testing';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import {
-  cexlCompiler,
-  createMixerTelemetry,
-  type MixerTelemetry,
-  type MixerTelemetryOptions,
-} from '../src/index.js';
+import { createMixerTelemetry, type MixerTelemetry, type MixerTelemetryOptions } from '../src/index.js';
 import { parseSamples, type Sample } from './promtext.js';
 
 export const MESH_FIXTURE = fileURLToPath(new URL('../../test/fixtures/mesh.yaml', import.meta.url));
@@ -68,7 +63,6 @@ export async function startPlane(
     grpcPort: 0,
     metricsPort: 0,
     monitoringPort: 0,
-    compiler: cexlCompiler(),
     stdout: out,
     spanExporter: spans,
     logger: silentLogger,

@@ -274,6 +274,63 @@ describe('report rules: bookinfo samples, stdio, tracespan, NATS, type errors, M
     assert.equal(sum(find(await plane.samples(), 'istio_double_request_count')) - before, 2);
   });
 
+  it('attributes declared by an attributemanifest are usable in rules (carried by Mixer Report)', async () => {
+    await plane.addConfig(
+      'tenant.yaml',
+      `
+apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: {name: tenants, namespace: istio-system}
+spec:
+  name: tenants
+  attributes:
+    custom.tenant: {valueType: STRING}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: pertenant, namespace: istio-system}
+spec:
+  compiledTemplate: metric
+  params: {value: "1", dimensions: {tenant: custom.tenant | "none"}}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: {name: tenantprom, namespace: istio-system}
+spec:
+  compiledAdapter: prometheus
+  params: {metrics: [{name: tenant_requests_total, instance_name: pertenant.instance.istio-system, kind: COUNTER, label_names: [tenant]}]}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: tenants, namespace: istio-system}
+spec:
+  match: custom.tenant | "" != ""
+  actions: [{handler: tenantprom, instances: [pertenant]}]
+`,
+    );
+    assert.deepEqual(
+      plane.telemetry.configErrors().filter((e) => !e.resource.startsWith('typo.')),
+      [],
+    );
+    const Mixer = serviceClient('istio.mixer.v1.Mixer');
+    const mixer = new Mixer(`127.0.0.1:${plane.ports.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const bags = ['acme', 'acme', 'globex'].map(
+        (t) =>
+          new MapBag({ 'context.protocol': 'tcp', 'custom.tenant': t, 'destination.namespace': 'default' }),
+      );
+      const err = await new Promise((resolve) =>
+        mixer.Report(encodeReport(bags)[0], (e: unknown) => resolve(e)),
+      );
+      assert.equal(err, null);
+      const s = await plane.samples();
+      assert.equal(sum(find(s, 'istio_tenant_requests_total', { tenant: 'acme' })), 2);
+      assert.equal(sum(find(s, 'istio_tenant_requests_total', { tenant: 'globex' })), 1);
+    } finally {
+      mixer.close();
+    }
+  });
+
   it('istio.mixer.v1.Mixer/Report: delta-encoded bags through the same rules', async () => {
     const Mixer = serviceClient('istio.mixer.v1.Mixer');
     const mixer = new Mixer(`127.0.0.1:${plane.ports.grpcPort}`, grpc.credentials.createInsecure());

@@ -1,6 +1,13 @@
 // The ExpressionCompiler over @keel/attributes (Istio's expression language, type-checked
 // against the attribute manifests).
-import { type AttributeManifest, compileExpression, DEFAULT_MANIFEST } from '@keel/attributes';
+import {
+  type AttributeManifest,
+  type AttributeManifestSpec,
+  compileExpression,
+  DEFAULT_MANIFEST,
+  manifestFromSpec,
+  mergeManifests,
+} from '@keel/attributes';
 import type { Bag } from '../bag.js';
 import type { ExpressionCompiler } from './expression.js';
 
@@ -24,4 +31,10 @@ export function cexlCompiler(manifest: AttributeManifest = DEFAULT_MANIFEST): Ex
       };
     },
   };
+}
+
+/** Istio's default manifests plus the `attributemanifest` resources of a config (bad entries skipped). */
+export function manifestOf(specs: readonly AttributeManifestSpec[]): AttributeManifest {
+  if (specs.length === 0) return DEFAULT_MANIFEST;
+  return mergeManifests(DEFAULT_MANIFEST, ...specs.map((s) => manifestFromSpec(s).attributes));
 }
