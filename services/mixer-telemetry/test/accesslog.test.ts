@@ -96,7 +96,26 @@ describe('access-log streams -> istio_* metrics (default Istio 1.4 config)', () 
         ],
       }),
     );
-    for (const s of [pp, rv, ra]) assert.equal((await s.end()).code, grpc.status.OK);
+    // Server side of a TCP connection at mongodb, over mTLS: one entry at close.
+    const mg = openStream(client);
+    mg.send(
+      encodeMessage({
+        node: sidecarNode(mongodb),
+        tcp: [
+          tcpEntry({
+            from: ratings,
+            to: mongodb,
+            service: 'mongodb',
+            port: 27017,
+            direction: 'inbound',
+            sent: 64,
+            received: 32,
+            mtls: true,
+          }),
+        ],
+      }),
+    );
+    for (const s of [pp, rv, ra, mg]) assert.equal((await s.end()).code, grpc.status.OK);
     samples = await plane.samples();
   });
   after(async () => {
@@ -218,6 +237,19 @@ describe('access-log streams -> istio_* metrics (default Istio 1.4 config)', () 
     ]);
     assert.equal(one.labels.destination_workload, 'mongodb-v1');
     assert.equal(one.labels.source_workload, 'ratings-v2');
+  });
+
+  it('inbound TCP over mTLS: reporter destination, principals, mutual_tls, open and close counted', () => {
+    const sel = { reporter: 'destination', destination_workload: 'mongodb-v1' };
+    const sent = find(samples, 'istio_tcp_sent_bytes_total', sel);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.value, 64);
+    assert.equal(sent[0]!.labels.connection_security_policy, 'mutual_tls');
+    assert.equal(sent[0]!.labels.source_principal, 'cluster.local/ns/default/sa/bookinfo-ratings');
+    assert.equal(sent[0]!.labels.source_workload, 'ratings-v2');
+    assert.equal(sum(find(samples, 'istio_tcp_received_bytes_total', sel)), 32);
+    assert.equal(sum(find(samples, 'istio_tcp_connections_opened_total', sel)), 1);
+    assert.equal(sum(find(samples, 'istio_tcp_connections_closed_total', sel)), 1);
   });
 
   it('a malformed or truncated message closes only its stream with INVALID_ARGUMENT', async () => {
