@@ -6,6 +6,7 @@ import type { AdapterContext, AdapterFactory, HandlerImpl } from './adapters/typ
 import type { Bag } from './bag.js';
 import type { Expression, ExpressionCompiler } from './config/expression.js';
 import { type HandlerConfig, type MixerConfig, resolveRef } from './config/model.js';
+import { buildSampler, type Sampler } from './config/sampling.js';
 import {
   type CompiledInstance,
   compileInstance,
@@ -33,6 +34,7 @@ interface Rule {
   fqn: string;
   namespace: string;
   match: Expression | undefined;
+  sampler: Sampler | undefined;
   actions: Action[];
 }
 
@@ -75,6 +77,7 @@ export class Runtime {
             continue;
           }
         }
+        if (rule.sampler && !rule.sampler(bag, now)) continue;
         for (const action of rule.actions) {
           for (const inst of action.instances) {
             if (evaluateInstance(inst, bag, gen)) {
@@ -102,6 +105,8 @@ export interface BuildOptions {
   ctx: AdapterContext;
   /** Rules here apply to every namespace (`--config-default-namespace`, istio-system). */
   defaultNamespace?: string;
+  /** Random source of rule sampling (tests pass a deterministic one). */
+  random?: () => number;
 }
 
 /** Builds a Runtime; every bad resource is reported and left out while the rest keeps working. */
@@ -159,6 +164,11 @@ export function buildRuntime(
       }
       match = c.value;
     }
+    const sampler = buildSampler(r.sampling, opts.compiler, opts.random);
+    if (!sampler.ok) {
+      errors.push({ resource: r.fqn, kind: 'rule', message: sampler.errors });
+      continue;
+    }
     const parts: Array<{ handler: HandlerConfig; instances: CompiledInstance[] }> = [];
     for (const a of r.actions) {
       const insts: CompiledInstance[] = [];
@@ -207,7 +217,10 @@ export function buildRuntime(
       for (const i of fitting) set.add(i);
       routed.set(h, set);
     }
-    pending.push({ rule: { fqn: r.fqn, namespace: r.namespace, match, actions: [] }, parts });
+    pending.push({
+      rule: { fqn: r.fqn, namespace: r.namespace, match, sampler: sampler.value, actions: [] },
+      parts,
+    });
   }
   // Second pass: build each handler once with every instance routed to it.
   const built = new Map<HandlerConfig, HandlerImpl>();

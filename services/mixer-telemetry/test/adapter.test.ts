@@ -32,7 +32,7 @@ function resources(yaml: string): ConfigResource[] {
     }));
 }
 
-function runtimeOf(yaml: string, maxSeries?: number) {
+function runtimeOf(yaml: string, maxSeries?: number, random?: () => number) {
   const prom = new PromStore(maxSeries);
   const ctx = {
     prom,
@@ -46,6 +46,7 @@ function runtimeOf(yaml: string, maxSeries?: number) {
     compiler: cexlCompiler(),
     adapters: REPORT_ADAPTERS,
     ctx,
+    ...(random ? { random } : {}),
   });
   return { ...built, prom, samples: () => parseSamples(prom.render().toString()) };
 }
@@ -193,6 +194,50 @@ describe('prometheus adapter', () => {
         .sort(),
       ['/in', '/out'],
     );
+  });
+
+  it('rule sampling: percentSampled, numerator from an attribute, and rate limiting', () => {
+    const withSampling = (sampling: string) =>
+      METRICS.replace(
+        '  actions: [{handler: h, instances: [latency, size]}]',
+        `  sampling: ${sampling}\n  actions: [{handler: h, instances: [latency, size]}]`,
+      );
+    // A deterministic "random" source cycling 0.00, 0.01, ..., 0.99.
+    const cycle = () => {
+      let i = 0;
+      return () => (i++ % 100) / 100;
+    };
+    const hundred = Array.from({ length: 100 }, (_, i) => entry(`/p`, 200, 1, 1 + (i % 1)));
+    const count = (r: ReturnType<typeof runtimeOf>) => find(r.samples(), 'istio_size_total')[0]?.value ?? 0;
+    const pct = runtimeOf(
+      withSampling('{random: {percentSampled: {numerator: 25, denominator: HUNDRED}}}'),
+      undefined,
+      cycle(),
+    );
+    assert.deepEqual(pct.errors, []);
+    pct.runtime.report(hundred);
+    assert.equal(count(pct), 25);
+    const byAttr = runtimeOf(
+      withSampling(
+        '{random: {attributeExpression: response.size, percentSampled: {numerator: 100, denominator: HUNDRED}}}',
+      ),
+      undefined,
+      cycle(),
+    );
+    byAttr.runtime.report(hundred.map((b) => b.set('response.size', 10)));
+    assert.equal(count(byAttr), 100, 'numerator 10 from the attribute: 10 of 100, each counting 10');
+    const limited = runtimeOf(
+      withSampling('{rateLimit: {samplingDuration: 1s, maxUnsampledEntries: 5, samplingRate: 10}}'),
+    );
+    limited.runtime.report(
+      Array.from({ length: 45 }, () => entry('/p', 200, 1, 1)),
+      1_000,
+    );
+    assert.equal(count(limited), 5 + 4, '5 unsampled, then 1 in 10 of the next 40');
+    limited.runtime.report([entry('/p', 200, 1, 1)], 2_500);
+    assert.equal(count(limited), 10, 'a new window starts unsampled');
+    const bad = runtimeOf(withSampling('{rateLimit: {samplingDuration: "-", maxUnsampledEntries: 5}}'));
+    assert.match(bad.errors[0]!.message, /samplingDuration/);
   });
 
   it('label values are escaped in the exposition', () => {

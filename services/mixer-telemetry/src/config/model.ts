@@ -39,6 +39,7 @@ export interface RuleConfig {
   namespace: string;
   match: string;
   actions: ActionConfig[];
+  sampling?: Obj;
 }
 
 /** Template kinds a legacy `kind: metric` style instance may have. */
@@ -107,6 +108,7 @@ export function mixerConfigOf(resources: Iterable<ConfigResource>): MixerConfig 
         name: r.name,
         namespace: ns,
         match: typeof spec.match === 'string' ? spec.match : '',
+        ...(spec.sampling && typeof spec.sampling === 'object' ? { sampling: spec.sampling as Obj } : {}),
         actions: actions.map((a) => ({
           handler: String(a.handler ?? ''),
           instances: (Array.isArray(a.instances) ? a.instances : []).map(String),
