@@ -82,6 +82,14 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
         );
       }
       stats.messages++;
+      try {
+        handleMessage(msg);
+      } catch (e) {
+        // Nothing a client sends may crash the process: an entry we cannot map ends its stream only.
+        reject(`StreamAccessLogsMessage ${stats.messages} could not be mapped: ${(e as Error).message}`);
+      }
+    });
+    const handleMessage = (msg: Msg): void => {
       if (!reporter) {
         const node = msg.identifier?.node as Msg | undefined;
         if (!node?.id)
@@ -108,7 +116,7 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
       } catch (e) {
         log.error({ err: e }, 'report dispatch failed');
       }
-    });
+    };
     call.on('end', () => finish(null));
     call.on('error', () => {
       done = true;
