@@ -57,6 +57,21 @@ function timestamp(t: Msg | null | undefined): Date | undefined {
   return ms === undefined ? undefined : new Date(ms);
 }
 
+const ipCache = new Map<string, Uint8Array>();
+const IP_CACHE_MAX = 10_000;
+
+/** IP text -> IP_ADDRESS bytes, cached (a mesh has few addresses); the shared bytes are read-only. */
+function ipOf(text: string): Uint8Array | undefined {
+  let v = ipCache.get(text);
+  if (v === undefined) {
+    v = parseIp(text);
+    if (!v) return undefined;
+    if (ipCache.size >= IP_CACHE_MAX) ipCache.clear();
+    ipCache.set(text, v);
+  }
+  return v;
+}
+
 function socket(a: Msg | null | undefined): { ip: string; port: number } | undefined {
   const s = a?.socket_address;
   if (!s?.address) return undefined;
@@ -133,8 +148,8 @@ function common(c: Msg, reporter: Reporter, mesh: MeshIndex, now: Date): MapBag 
   if (kind === 'inbound') {
     setReporterPeer(bag, 'destination', reporter);
     setPeer(bag, 'source', downstream ? mesh.podByIp(downstream.ip) : undefined);
-    bag.set('source.ip', downstream && parseIp(downstream.ip));
-    bag.set('destination.ip', local ? parseIp(local.ip) : parseIp(reporter.ip));
+    bag.set('source.ip', downstream && ipOf(downstream.ip));
+    bag.set('destination.ip', local ? ipOf(local.ip) : ipOf(reporter.ip));
     if (local) bag.set('destination.port', local.port);
     bag.set('source.principal', peerPrincipal);
     bag.set('destination.principal', principalOf(tls?.local_certificate_properties));
@@ -142,8 +157,8 @@ function common(c: Msg, reporter: Reporter, mesh: MeshIndex, now: Date): MapBag 
   } else {
     setReporterPeer(bag, 'source', reporter);
     setPeer(bag, 'destination', upstream ? mesh.podByIp(upstream.ip) : undefined);
-    bag.set('source.ip', parseIp(reporter.ip));
-    bag.set('destination.ip', upstream && parseIp(upstream.ip));
+    bag.set('source.ip', ipOf(reporter.ip));
+    bag.set('destination.ip', upstream && ipOf(upstream.ip));
     if (upstream) bag.set('destination.port', upstream.port);
     bag.set('connection.mtls', false);
   }
@@ -160,7 +175,7 @@ function common(c: Msg, reporter: Reporter, mesh: MeshIndex, now: Date): MapBag 
   bag.set('connection.requested_server_name', tls?.tls_sni_hostname);
   bag.set('context.proxy_error_code', responseFlagsText(c.response_flags));
   const origin = socket(c.downstream_direct_remote_address);
-  bag.set('origin.ip', origin && parseIp(origin.ip));
+  bag.set('origin.ip', origin && ipOf(origin.ip));
   return bag;
 }
 
