@@ -156,7 +156,12 @@ export function resolveRef<T extends { fqn: string; name: string; namespace: str
     return all.find((x) => x.name === name && x.namespace === namespace);
   }
   if (parts.length === 2) {
-    return byFqn.get(`${parts[0]}.${parts[1]}.${ns}`) ?? (parts[1] === generic ? undefined : undefined);
+    // `name.kind` in the rule's namespace; `name.handler` / `name.instance` are the generic kinds.
+    const [name, kind] = parts as [string, string];
+    return (
+      byFqn.get(`${name}.${kind}.${ns}`) ??
+      (kind === generic ? undefined : byFqn.get(`${name}.${generic}.${ns}`))
+    );
   }
   return all.find((x) => x.name === ref && x.namespace === ns);
 }
