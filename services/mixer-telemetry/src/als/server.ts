@@ -99,9 +99,8 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
       const http = (msg.http_logs?.log_entry ?? []) as Msg[];
       const tcp = (msg.tcp_logs?.log_entry ?? []) as Msg[];
       if (http.length + tcp.length > MAX_ENTRIES_PER_MESSAGE) {
-        return reject(
-          `${http.length + tcp.length} entries in one message (at most ${MAX_ENTRIES_PER_MESSAGE})`,
-        );
+        reject(`${http.length + tcp.length} entries in one message (at most ${MAX_ENTRIES_PER_MESSAGE})`);
+        return;
       }
       const mesh = opts.mesh();
       const r = enrichReporter(reporter, mesh);
