@@ -92,8 +92,10 @@ export function addAccessLogService(server: grpc.Server, opts: AlsHandlerOptions
     const handleMessage = (msg: Msg): void => {
       if (!reporter) {
         const node = msg.identifier?.node as Msg | undefined;
-        if (!node?.id)
-          return reject('the first StreamAccessLogsMessage must carry identifier.node with an id');
+        if (!node?.id) {
+          reject('the first StreamAccessLogsMessage must carry identifier.node with an id');
+          return;
+        }
         reporter = reporterFromNode(node, String(msg.identifier.log_name ?? ''));
       }
       const http = (msg.http_logs?.log_entry ?? []) as Msg[];
