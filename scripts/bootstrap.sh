@@ -34,5 +34,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 command -v nats-server >/dev/null 2>&1 || need_root_apt nats-server
 # openssl: test CAs and certificates (webhook tests, the local runner's webhook certificate).
 command -v openssl >/dev/null 2>&1 || need_root_apt openssl
+# Prometheus 2.42 (Debian): mixer-telemetry's dashboard test scrapes the services with it.
+command -v prometheus >/dev/null 2>&1 || need_root_apt prometheus
 
 pnpm install --frozen-lockfile --reporter=silent

@@ -9,11 +9,12 @@ import { galleyIngest } from './galley-ingest.js';
 import { injectBench } from './inject-bench.js';
 import { policyBench } from './policy-bench.js';
 import { formatTable } from './table.js';
+import { telemetryBench } from './telemetry-bench.js';
 import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
 
-const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, injectBench, policyBench];
+const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, injectBench, policyBench, telemetryBench];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Args {

@@ -133,3 +133,16 @@ test('policy bench pieces: the bookinfo policy compiles and a decision-cache hit
   const hit = await cacheHitCost(2000);
   assert.ok(hit.getUs > 0 && hit.checkUs > 0);
 });
+
+test('telemetry load messages decode as Envoy StreamAccessLogsMessages', async () => {
+  const { benchMesh, encodeReporterMessages } = await import('../src/telemetry-load.js');
+  const { lookupType } = await import('@keel/proto');
+  const mesh = benchMesh(3);
+  const msgs = encodeReporterMessages(mesh.pods[0]!, mesh.pods.slice(1), 2, 5);
+  const t = lookupType('envoy.service.accesslog.v3.StreamAccessLogsMessage');
+  const first = t.decode(msgs[0]!) as unknown as Record<string, any>;
+  assert.match(first.identifier.node.id, /^sidecar~10\.1\.0\.1~svc-0-v1-/);
+  assert.equal(first.http_logs.log_entry.length, 5);
+  assert.equal((t.decode(msgs[1]!) as unknown as Record<string, any>).identifier, null);
+  assert.match(mesh.yaml, /kind: Pod/);
+});

@@ -70,6 +70,14 @@ try {
   print(
     `  mixer-policy     ${h}:${ports.mixerPolicyGrpc}  (ext_authz + Mixer v1 Check)   debug http://${h}:${ports.mixerPolicyMonitoring}/debug   monitoring http://${h}:${ports.mixerPolicyMonitoring}/metrics`,
   );
+  if (plane.children.some((c) => c.name === 'mixer-telemetry'))
+    print(
+      `  mixer-telemetry  access logs ${h}:${ports.telemetryGrpc}   istio_* http://${h}:${ports.telemetryMetrics}/metrics   monitoring http://${h}:${ports.telemetryMonitoring}/metrics`,
+    );
+  if (plane.children.some((c) => c.name === 'prometheus'))
+    print(
+      `  prometheus       http://${h}:${ports.prometheus}  (scrapes every service; dashboards: deploy/grafana)`,
+    );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (plane.children.some((c) => c.name === 'injector')) {
     print(

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { type Child, formatLine, startChild } from './supervisor.js';
@@ -16,6 +16,11 @@ export interface LocalPorts {
   injectorMonitoring: number;
   mixerPolicyGrpc: number;
   mixerPolicyMonitoring: number;
+  telemetryGrpc: number;
+  telemetryMetrics: number;
+  telemetryMonitoring: number;
+  /** Prometheus (started only when the `prometheus` binary is installed). */
+  prometheus: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -31,6 +36,11 @@ export const DEFAULT_PORTS: LocalPorts = {
   injectorMonitoring: 15018,
   mixerPolicyGrpc: 9091,
   mixerPolicyMonitoring: 15016,
+  // mixer-telemetry: 9091 is mixer-policy's in local mode, so telemetry's gRPC moves to 9092.
+  telemetryGrpc: 9092,
+  telemetryMetrics: 42422,
+  telemetryMonitoring: 15017,
+  prometheus: 9090,
 };
 
 export interface LocalPlane {
@@ -52,6 +62,32 @@ export function findNats(): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The Debian `prometheus` binary, or undefined (the local plane then runs without it). */
+export function findPrometheus(): string | undefined {
+  for (const p of ['/usr/bin/prometheus', '/usr/local/bin/prometheus']) {
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** Scrape config for the local plane: the job names of deploy/prometheus (Istio 1.4's). */
+export function localPrometheusConfig(host: string, ports: LocalPorts): string {
+  const job = (name: string, port: number) =>
+    `  - job_name: ${name}\n    static_configs: [{ targets: ['${host}:${port}'] }]\n`;
+  return (
+    'global:\n  scrape_interval: 5s\nscrape_configs:\n' +
+    job('galley', ports.galleyMonitoring) +
+    job('pilot', ports.pilotMonitoring) +
+    job('istio-telemetry', ports.telemetryMonitoring) +
+    job('istio-mesh', ports.telemetryMetrics)
+  );
 }
 
 /** Resolves when `port` can be bound on `host`, rejects naming the port otherwise. */
@@ -136,7 +172,8 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
         'nats-server is missing: install it with `sudo apt-get install -y nats-server` (npm start does this when run as root)',
       );
     for (const [what, port] of Object.entries(ports)) {
-      if (what !== 'nats') await checkPortFree(host, port, what);
+      if (what === 'nats' || (what === 'prometheus' && !findPrometheus())) continue;
+      await checkPortFree(host, port, what);
     }
     // A nats-server already on 4222 (a system service, say) is left alone: ours takes a free port.
     if (
@@ -259,6 +296,52 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     );
     children.push(mixerPolicy);
     await mixerPolicy.waitForLog('mixer-policy listening', 20_000);
+    const telemetryMain = join(root, 'services/mixer-telemetry/dist/src/main.js');
+    if (existsSync(telemetryMain)) {
+      const telemetry = startChild(
+        'mixer-telemetry',
+        node,
+        [
+          telemetryMain,
+          '--mcp-address',
+          `${host}:${ports.galleyMcp}`,
+          '--host',
+          host,
+          '--grpc-port',
+          String(ports.telemetryGrpc),
+          '--metrics-port',
+          String(ports.telemetryMetrics),
+          '--monitoring-port',
+          String(ports.telemetryMonitoring),
+          '--nats-url',
+          natsUrl,
+        ],
+        out('mixer-telemetry'),
+      );
+      children.push(telemetry);
+      await telemetry.waitForLog('mixer-telemetry listening', 20_000);
+    }
+    const prometheus = findPrometheus();
+    if (prometheus) {
+      const promDir = join(opts.stateDir, 'prometheus');
+      mkdirSync(promDir, { recursive: true });
+      const config = join(promDir, 'prometheus.yml');
+      writeFileSync(config, localPrometheusConfig(host, ports));
+      const prom = startChild(
+        'prometheus',
+        prometheus,
+        [
+          `--config.file=${config}`,
+          `--storage.tsdb.path=${join(promDir, 'data')}`,
+          `--web.listen-address=${host}:${ports.prometheus}`,
+          '--log.level=warn',
+        ],
+        (line) => {
+          if (/level=(warn|error)/.test(line)) out('prometheus')(line);
+        },
+      );
+      children.push(prom);
+    }
     return { ports, children, stop };
   } catch (err) {
     await stop();

@@ -1,0 +1,14 @@
+export { httpEntryBag, responseFlagsText, TcpConnections, tcpEntryBags } from './als/entry.js';
+export { type Reporter, reporterFromNode } from './als/reporter.js';
+export { ALS_METHOD, ALS_SERVICE, type AlsStats, MAX_ENTRIES_PER_MESSAGE } from './als/server.js';
+export { type AttrValue, MapBag } from './bag.js';
+export { cexlCompiler } from './config/cexl.js';
+export type { Expression, ExpressionCompiler } from './config/expression.js';
+export { type ConfigResource, mixerConfigOf } from './config/model.js';
+export { type ClusterName, MeshIndex, parseClusterName, workloadOf } from './mesh.js';
+export { telemetryFlags } from './options.js';
+export { bucketBounds, renderFamilies } from './prom/family.js';
+export { PromStore } from './prom/store.js';
+export { addMixerReportService, enrichFromMesh, MIXER_SERVICE } from './report.js';
+export { buildRuntime, type ConfigError, Runtime } from './runtime.js';
+export { createMixerTelemetry, type MixerTelemetry, type MixerTelemetryOptions } from './telemetry.js';

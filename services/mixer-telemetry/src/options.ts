@@ -1,0 +1,35 @@
+import { defineFlags } from '@keel/runtime';
+
+/** mixer-telemetry flags (env `KEEL_<NAME>`); Istio 1.4 ports: 9091 gRPC, 42422 prometheus, 15014 monitoring. */
+export const telemetryFlags = defineFlags({
+  'mcp-address': { type: 'string', default: 'galley:9901', help: 'Galley MCP address host:port' },
+  'grpc-port': {
+    type: 'number',
+    default: 9091,
+    help: 'gRPC port: envoy AccessLogService (StreamAccessLogs) and istio.mixer.v1.Mixer/Report',
+  },
+  'metrics-port': {
+    type: 'number',
+    default: 42422,
+    help: 'Prometheus adapter port (/metrics with istio_* series)',
+  },
+  'monitoring-port': {
+    type: 'number',
+    default: 15014,
+    help: 'Monitoring port: /metrics /healthz /ready /version',
+  },
+  host: { type: 'string', default: '0.0.0.0', help: 'Address to listen on' },
+  domain: { type: 'string', default: 'cluster.local', help: 'Kubernetes DNS domain' },
+  'config-default-namespace': {
+    type: 'string',
+    default: 'istio-system',
+    help: 'Rules in this namespace apply to every namespace',
+  },
+  'max-message-size': { type: 'number', default: 1048576, help: 'Largest gRPC message accepted, bytes' },
+  'nats-url': {
+    type: 'string',
+    env: 'KEEL_NATS_URL',
+    help: 'NATS server for the natslog adapter (JetStream KEEL_ACCESSLOG)',
+  },
+  'log-level': { type: 'string', default: 'info', help: 'Log level' },
+});
