@@ -14,7 +14,15 @@ import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
 
-const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, injectBench, policyBench, telemetryBench];
+const ALL: Benchmark[] = [
+  galleyIngest,
+  galleyFileLatency,
+  xdsCost,
+  xdsBench,
+  injectBench,
+  policyBench,
+  telemetryBench,
+];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Args {
