@@ -118,16 +118,6 @@ export interface VirtualServiceSpec {
 /** Envoy resources in protobufjs object form (`.proto` field names). */
 export type EnvoyObject = Record<string, unknown>;
 
-/** `"7s"`, `"1.5s"`, `"100ms"`, `"2m"`, `"1h"` -> google.protobuf.Duration; undefined when unparsable. */
-export function parseDuration(text: string | undefined): { seconds: number; nanos: number } | undefined {
-  if (!text) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)$/.exec(text.trim());
-  if (!m) return undefined;
-  const unitNanos: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, µs: 1e3, ns: 1 };
-  const total = Math.round(Number(m[1]) * unitNanos[m[2]!]!);
-  return { seconds: Math.floor(total / 1e9), nanos: total % 1e9 };
-}
-
 /** Duration of zero length (Istio's "disabled" timeout). */
 export const ZERO_DURATION = { seconds: 0, nanos: 0 } as const;
 

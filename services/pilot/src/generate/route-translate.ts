@@ -1,4 +1,5 @@
 // VirtualService HTTP route -> Envoy v3 route (Istio 1.4 route.go translateRoute).
+import { protoDurationOf } from '@keel/runtime';
 
 import { AllowAnyVirtualHost, BlockAllVirtualHost, PassthroughCluster } from '../model/names.js';
 import { resolveShortName } from '../model/push-context.js';
@@ -19,7 +20,6 @@ import {
   type EnvoyObject,
   type HttpMatchRequest,
   type HttpRoute,
-  parseDuration,
   type VirtualServiceSpec,
   ZERO_DURATION,
 } from './route-spec.js';
@@ -116,7 +116,7 @@ function routeAction(
   ctx: RouteContext,
   route: EnvoyObject,
 ): EnvoyObject {
-  const timeout = parseDuration(http.timeout) ?? ZERO_DURATION;
+  const timeout = protoDurationOf(http.timeout) ?? ZERO_DURATION;
   const action: EnvoyObject = {
     timeout,
     max_stream_duration: { grpc_timeout_header_max: timeout },
