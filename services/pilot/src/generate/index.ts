@@ -4,6 +4,7 @@ import { FilterNames } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
+import { type EnvoyRuleRejection, enforceEnvoyRules } from './envoy-rules.js';
 import { applyEnvoyFilters, type EnvoyFilterStats, envoyFiltersFor } from './envoyfilter.js';
 import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
@@ -24,6 +25,8 @@ export const TYPES = {
 export interface GenerateStats {
   listeners: ListenerStats;
   envoyFilters: EnvoyFilterStats;
+  /** Parts repaired or left out because Envoy would reject them (see envoy-rules.ts). */
+  rejected?: EnvoyRuleRejection[];
 }
 
 /** RDS names referenced by listeners (filter-chain HCMs and API listeners), deduplicated, in order. */
@@ -95,7 +98,15 @@ export function generateProxyResources(
     listeners,
     routes,
   };
-  return applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters);
+  const filters = envoyFiltersFor(push, proxy);
+  const patched =
+    filters.length > 0 ? applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters) : generated;
+  return enforceEnvoyRules(
+    generated,
+    patched,
+    filters.map((f) => `EnvoyFilter ${f.namespace}/${f.name}`),
+    stats?.rejected,
+  );
 }
 
 /**
@@ -231,5 +242,6 @@ export function checkResources(res: ProxyResources): string[] {
   return errors;
 }
 
+export { type EnvoyRuleRejection, enforceEnvoyRules } from './envoy-rules.js';
 export { applyEnvoyFilters, type EnvoyFilterStats, newEnvoyFilterStats } from './envoyfilter.js';
 export { buildSidecarListeners, type ListenerStats, newListenerStats } from './listeners.js';
