@@ -11,6 +11,7 @@ interface PField {
   map: boolean;
   repeated: boolean;
   parsedOptions?: Obj[];
+  options?: Obj;
   /** The oneof this field belongs to: its rules apply only when it is the member set. */
   partOf?: unknown;
   resolvedType: PType | PEnum | null;
@@ -102,7 +103,14 @@ function checkString(v: string, r: Obj, where: string, out: string[]): void {
 }
 
 /** Rules of one (non-repeated) value of field `f`. */
-function checkValue(f: PField, v: unknown, r: Rules | undefined, where: string, out: string[]): void {
+function checkValue(
+  f: PField,
+  v: unknown,
+  r: Rules | undefined,
+  where: string,
+  out: string[],
+  deprecated = false,
+): void {
   const t = f.resolvedType;
   if (r) {
     if (r.message?.required && (v === undefined || v === null)) out.push(`${where}: value is required`);
@@ -136,7 +144,7 @@ function checkValue(f: PField, v: unknown, r: Rules | undefined, where: string, 
   if (v !== null && typeof v === 'object' && isType(t) && !r?.message?.skip) walk(t, v as Obj, where, out);
 }
 
-function walk(t: PType, value: Obj, where: string, out: string[]): void {
+function walk(t: PType, value: Obj, where: string, out: string[], deprecated = false): void {
   const name = t.fullName.slice(1);
   if (WRAPPERS.has(name) || OPAQUE.has(name)) return;
   if (name === 'google.protobuf.Any') {
@@ -148,10 +156,10 @@ function walk(t: PType, value: Obj, where: string, out: string[]): void {
     } catch {
       return;
     }
-    walk(inner, value, where, out);
+    walk(inner, value, where, out, deprecated);
     return;
   }
-  if (ruleFree(t)) return;
+  if (!deprecated && ruleFree(t)) return;
   for (const o of t.oneofsArray) {
     if (
       o.options?.['(validate.required)'] === true &&
@@ -170,7 +178,7 @@ function walk(t: PType, value: Obj, where: string, out: string[]): void {
       if (mr?.min_pairs !== undefined && n < num(mr.min_pairs))
         out.push(`${at}: value must contain at least ${mr.min_pairs} pair(s)`);
       if (isType(f.resolvedType))
-        for (const [k, x] of Object.entries(m)) checkValue(f, x, mr?.values, `${at}[${k}]`, out);
+        for (const [k, x] of Object.entries(m)) checkValue(f, x, mr?.values, `${at}[${k}]`, out, deprecated);
       continue;
     }
     if (f.repeated) {
@@ -182,17 +190,23 @@ function walk(t: PType, value: Obj, where: string, out: string[]): void {
         out.push(`${at}: value must contain no more than ${rr.max_items} item(s)`);
       if (rr?.unique && new Set(list.map((x) => JSON.stringify(x))).size !== list.length)
         out.push(`${at}: repeated value must contain unique items`);
-      for (const [i, x] of list.entries()) checkValue(f, x, rr?.items, `${at}[${i}]`, out);
+      for (const [i, x] of list.entries()) checkValue(f, x, rr?.items, `${at}[${i}]`, out, deprecated);
       continue;
     }
     if (f.partOf && (v === undefined || v === null)) continue;
-    checkValue(f, v, r, at, out);
+    if (deprecated && f.options?.deprecated === true && isSet(v)) out.push(`${at}: deprecated field`);
+    checkValue(f, v, r, at, out, deprecated);
   }
 }
 
-/** Every PGV violation of `value` as message `typeName`; messages start with `where`. */
-export function pgvViolations(typeName: string, value: Obj, where: string): string[] {
+const isSet = (v: unknown): boolean => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+
+/**
+ * Every PGV violation of `value` as message `typeName`; messages start with `where`. With
+ * `deprecated`, fields marked `deprecated = true` in the protos are reported too.
+ */
+export function pgvViolations(typeName: string, value: Obj, where: string, deprecated = false): string[] {
   const out: string[] = [];
-  walk(lookupType(typeName) as unknown as PType, value, where, out);
+  walk(lookupType(typeName) as unknown as PType, value, where, out, deprecated);
   return out;
 }

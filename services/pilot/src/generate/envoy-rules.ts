@@ -221,3 +221,25 @@ export function enforceEnvoyRules(
     routes: routesChanged ? routes : patched.routes,
   };
 }
+
+/**
+ * Every Envoy-rules violation in `res` without repairing anything (for tests and the debug view):
+ * PGV rules, the C++ checks, and with `deprecated` (Envoy proxies) any deprecated field.
+ */
+export function envoyRuleViolations(res: ProxyResources, deprecated = true): string[] {
+  const out: string[] = [];
+  for (const c of res.clusters)
+    out.push(...pgvViolations(T.cluster, c, `cluster(${String(c.name)})`, deprecated));
+  for (const l of res.listeners) {
+    out.push(...pgvViolations(T.listener, l, `listener(${String(l.name)})`, deprecated));
+    const r = routerNotLast(l);
+    if (r) out.push(`listener(${String(l.name)}): ${r}`);
+  }
+  for (const rc of res.routes) {
+    const where = `route(${String(rc.name)})`;
+    out.push(...pgvViolations(T.rc, rc, where, deprecated));
+    const report: Report = (x) => out.push(`${where} ${x.unit}: ${x.reason}`);
+    checkRouteConfiguration(rc, '', report);
+  }
+  return [...new Set(out)];
+}

@@ -4,7 +4,7 @@ import { FilterNames } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
-import { type EnvoyRuleRejection, enforceEnvoyRules } from './envoy-rules.js';
+import { type EnvoyRuleRejection, enforceEnvoyRules, envoyRuleViolations } from './envoy-rules.js';
 import { applyEnvoyFilters, type EnvoyFilterStats, envoyFiltersFor } from './envoyfilter.js';
 import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
@@ -210,9 +210,12 @@ export function assembleSidecarResources(
   };
 }
 
-/** Every problem with a resource set: unknown fields per resource, missing RDS names and missing EDS assignments. */
-export function checkResources(res: ProxyResources): string[] {
-  const errors: string[] = [];
+/**
+ * Every problem with a resource set: Envoy-rules violations (PGV, C++ checks, deprecated fields for
+ * Envoy proxies), unknown fields, missing RDS names and missing EDS assignments.
+ */
+export function checkResources(res: ProxyResources, generator: 'envoy' | 'grpc' = 'envoy'): string[] {
+  const errors: string[] = envoyRuleViolations(res, generator === 'envoy');
   const check = (type: string, list: readonly Record<string, unknown>[], key: string) => {
     for (const r of list) {
       const where = `${type}(${String(r[key])})`;

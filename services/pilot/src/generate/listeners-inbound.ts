@@ -53,7 +53,8 @@ export function inboundRouteConfig(
     route: {
       cluster: t.cluster,
       timeout: { seconds: 0, nanos: 0 },
-      max_grpc_timeout: { seconds: 0, nanos: 0 },
+      // Istio 1.4's max_grpc_timeout 0 (honour grpc-timeout without limit) in its current, non-deprecated form.
+      max_stream_duration: { grpc_timeout_header_max: { seconds: 0, nanos: 0 } },
     },
     decorator: { operation: `${virtualHostName(t.instance.service.hostname, svcPort)}/*` },
   };
