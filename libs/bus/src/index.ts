@@ -20,4 +20,5 @@ export {
   type SubjectEvents,
   Subjects,
   type XdsNackEvent,
+  type XdsRejectedEvent,
 } from './subjects.js';

@@ -141,7 +141,7 @@ function checkValue(
     }
     if (r.any?.required && v === undefined) out.push(`${where}: value is required`);
   }
-  if (v !== null && typeof v === 'object' && isType(t) && !r?.message?.skip) walk(t, v as Obj, where, out);
+  if (v !== null && typeof v === 'object' && isType(t) && !r?.message?.skip) walk(t, v as Obj, where, out, deprecated);
 }
 
 function walk(t: PType, value: Obj, where: string, out: string[], deprecated = false): void {

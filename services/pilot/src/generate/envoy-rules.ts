@@ -83,6 +83,17 @@ function fixHeaderMutations(
   return out;
 }
 
+/** Header mutations of each weighted cluster (a Host set there has no rewrite equivalent: removed). */
+function fixWeightedClusters(route: EnvoyObject, unit: string, config: string, report: Report): EnvoyObject {
+  const action = route.route as EnvoyObject | undefined;
+  const wc = action?.weighted_clusters as EnvoyObject | undefined;
+  if (!wc) return route;
+  const clusters = (wc.clusters ?? []) as EnvoyObject[];
+  const fixed = clusters.map((c) => fixHeaderMutations(c, undefined, `${unit}/${String(c.name)}`, config, report));
+  if (fixed.every((c, i) => c === clusters[i])) return route;
+  return { ...route, route: { ...action, weighted_clusters: { ...wc, clusters: fixed } } };
+}
+
 function weightProblem(route: EnvoyObject): string | undefined {
   const wc = (route.route as EnvoyObject | undefined)?.weighted_clusters as EnvoyObject | undefined;
   if (!wc) return undefined;
@@ -118,7 +129,7 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
     for (const [i, r0] of ((vh.routes ?? []) as EnvoyObject[]).entries()) {
       const config = routeOrigin.get(r0) ?? vconfig;
       const unit = `${vname}/${String(r0.name ?? i)}`;
-      const r = fixHeaderMutations(r0, r0, unit, config, report);
+      const r = fixWeightedClusters(fixHeaderMutations(r0, r0, unit, config, report), unit, config, report);
       const problems = [weightProblem(r), ...pgvViolations(T.route, r, 'route')].filter(
         (p) => p !== undefined,
       );

@@ -138,7 +138,10 @@ export function generateScopeResources(
 ): ProxyResources {
   const scopeProxy = { ...proxy, serviceInstances: [] };
   if (!outbound) return generateProxyResources(push, scopeProxy, stats);
-  const { listeners, routes } = listenersAndRoutes(push, scopeProxy, stats?.listeners ?? newListenerStats());
+  const lr = listenersAndRoutes(push, scopeProxy, stats?.listeners ?? newListenerStats());
+  // The outbound clusters were checked when first built; listeners and routes are new.
+  const fresh = { clusters: [], endpoints: [], ...lr };
+  const { listeners, routes } = enforceEnvoyRules(fresh, fresh, [], stats?.rejected);
   return { clusters: outbound.clusters, endpoints: outbound.endpoints, listeners, routes };
 }
 
@@ -156,13 +159,16 @@ export function generateInboundResources(
   push: PushContext,
   proxy: MeshProxy,
   stats?: ListenerStats,
+  rejected?: EnvoyRuleRejection[],
 ): InboundResources {
-  return {
+  const own = {
     clusters: inboundClusters(push, proxy),
     listeners: buildInboundListeners(push, proxy, stats).sort(byName),
-    proxy,
-    push,
+    endpoints: [],
+    routes: [],
   };
+  const checked = enforceEnvoyRules(own, own, [], rejected);
+  return { clusters: checked.clusters, listeners: checked.listeners, proxy, push };
 }
 
 const byClusterName = (a: EnvoyObject, b: EnvoyObject) =>
