@@ -3,7 +3,7 @@
 // header mutations, router filter last, unique domains, weighted-cluster sums). The smallest unit at
 // fault is repaired or left out, and each case is reported with the config object that caused it. Pure.
 import type { ProxyResources } from '../model/types.js';
-import { pgvViolations } from './envoy-pgv.js';
+import { pgvViolations, virtualHostViolations } from './envoy-pgv.js';
 import type { EnvoyObject } from './route-spec.js';
 
 /** One repaired or removed part of a proxy's resources. */
@@ -23,6 +23,7 @@ export interface EnvoyRuleRejection {
 export const routeOrigin = new WeakMap<object, string>();
 
 const ROUTER = 'envoy.filters.http.router';
+const UPPER = /[A-Z]/;
 const HCM = 'envoy.filters.network.http_connection_manager';
 const T = {
   cluster: 'envoy.config.cluster.v3.Cluster',
@@ -89,7 +90,9 @@ function fixWeightedClusters(route: EnvoyObject, unit: string, config: string, r
   const wc = action?.weighted_clusters as EnvoyObject | undefined;
   if (!wc) return route;
   const clusters = (wc.clusters ?? []) as EnvoyObject[];
-  const fixed = clusters.map((c) => fixHeaderMutations(c, undefined, `${unit}/${String(c.name)}`, config, report));
+  const fixed = clusters.map((c) =>
+    fixHeaderMutations(c, undefined, `${unit}/${String(c.name)}`, config, report),
+  );
   if (fixed.every((c, i) => c === clusters[i])) return route;
   return { ...route, route: { ...action, weighted_clusters: { ...wc, clusters: fixed } } };
 }
@@ -115,12 +118,20 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
     const firstRoute = ((vh0.routes ?? []) as EnvoyObject[])[0];
     const vconfig = (firstRoute && routeOrigin.get(firstRoute)) ?? fallbackConfig;
     let vh = fixHeaderMutations(vh0, undefined, vname, vconfig, report);
-    const domains = ((vh.domains ?? []) as string[]).filter((d) => {
-      const dup = seen.has(d.toLowerCase());
-      if (dup) report({ unit: vname, config: vconfig, reason: `duplicate domain "${d}"`, action: 'removed' });
-      return !dup;
-    });
-    for (const d of domains) seen.add(d.toLowerCase());
+    const written = (vh.domains ?? []) as string[];
+    // The written list is kept unless a duplicate shows up (the common case allocates nothing).
+    let domains = written;
+    for (let i = 0; i < written.length; i++) {
+      const d = written[i]!;
+      const key = UPPER.test(d) ? d.toLowerCase() : d;
+      if (seen.has(key)) {
+        report({ unit: vname, config: vconfig, reason: `duplicate domain "${d}"`, action: 'removed' });
+        if (domains === written) domains = written.slice(0, i);
+        continue;
+      }
+      seen.add(key);
+      if (domains !== written) domains.push(d);
+    }
     if (domains.length === 0) {
       report({ unit: vname, config: vconfig, reason: 'virtual host has no domain left', action: 'removed' });
       continue;
@@ -130,17 +141,24 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
       const config = routeOrigin.get(r0) ?? vconfig;
       const unit = `${vname}/${String(r0.name ?? i)}`;
       const r = fixWeightedClusters(fixHeaderMutations(r0, r0, unit, config, report), unit, config, report);
-      const problems = [weightProblem(r), ...pgvViolations(T.route, r, 'route')].filter(
-        (p) => p !== undefined,
-      );
+      const problems = pgvViolations(T.route, r, 'route');
+      const weights = weightProblem(r);
+      if (weights) problems.unshift(weights);
       if (problems.length > 0) {
         report({ unit, config, reason: problems.join('; '), action: 'removed' });
         continue;
       }
       routes.push(r);
     }
-    vh = { ...vh, domains, routes };
-    const vproblems = pgvViolations(T.vhost, vh, 'virtual_host');
+    const original = (vh0.routes ?? []) as EnvoyObject[];
+    const same =
+      vh === vh0 &&
+      domains.length === ((vh0.domains ?? []) as string[]).length &&
+      routes.length === original.length &&
+      routes.every((r, i) => r === original[i]);
+    if (!same) vh = { ...vh, domains, routes };
+    // Routes were checked one by one above: the virtual host's own fields only.
+    const vproblems = virtualHostViolations(vh, 'virtual_host');
     if (vproblems.length > 0) {
       report({ unit: vname, config: vconfig, reason: vproblems.join('; '), action: 'removed' });
       continue;
