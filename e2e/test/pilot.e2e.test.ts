@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Bus, connectBus, type PilotStatusReply, Subjects, type XdsNackEvent } from '@keel/bus';
+import {
+  type Bus,
+  connectBus,
+  type PilotStatusReply,
+  Subjects,
+  type XdsNackEvent,
+  type XdsRejectedEvent,
+} from '@keel/bus';
 import { type NatsServer, startNats, type TempDir, tempDir, waitFor } from '@keel/testing';
 import {
   type Backends,
@@ -60,6 +67,7 @@ describe('pilot process with galley, real nats-server, proxyless grpc-js-xds cli
   let pilot: PilotProcess;
   let bus: Bus;
   let nacks: Recorder<XdsNackEvent>;
+  let rejected: Recorder<XdsRejectedEvent>;
   let target: string;
   let vsFile: string;
   let main: XdsEchoClient;
@@ -86,6 +94,7 @@ describe('pilot process with galley, real nats-server, proxyless grpc-js-xds cli
     pilot = await startPilot({ mcpAddress: galley.mcpAddress, natsUrl: nats.url });
     bus = await connectBus({ url: nats.url, name: 'e2e-pilot' });
     nacks = recordSubject(bus, Subjects.xdsNack).recorder;
+    rejected = recordSubject(bus, Subjects.xdsRejected).recorder;
     await bus.connection.flush();
     target = `xds:///reviews.default.svc.cluster.local:${port}`;
     main = client('main');
@@ -108,6 +117,17 @@ describe('pilot process with galley, real nats-server, proxyless grpc-js-xds cli
     assert.deepEqual(only(jason), ['reviews-v2']);
     const rest = await client('header-other').callMany(200);
     assert.deepEqual(only(rest), ['reviews-v1', 'reviews-v3']);
+  });
+
+  it('sent the local mesh without repairing or leaving out anything (no keel.events.xds.rejected)', async () => {
+    // Pilot publishes in order on one connection: its status reply comes after any event of the
+    // pushes the clients already received.
+    const reply = await bus.request<PilotStatusReply>(Subjects.pilotStatus, {}, 2000);
+    assert.ok(reply.ok);
+    assert.deepEqual(
+      rejected.items.map((e) => e.value),
+      [],
+    );
   });
 
   it('answers keel.pilot.status over NATS with its connected proxies', async () => {

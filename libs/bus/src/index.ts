@@ -21,4 +21,5 @@ export {
   type SubjectEvents,
   Subjects,
   type XdsNackEvent,
+  type XdsRejectedEvent,
 } from './subjects.js';

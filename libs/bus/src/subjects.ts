@@ -6,6 +6,8 @@ export const Subjects = {
   configRejected: 'keel.events.config.rejected',
   /** A proxy NACKed an xDS push. */
   xdsNack: 'keel.events.xds.nack',
+  /** Pilot repaired or left out generated config that Envoy would reject. */
+  xdsRejected: 'keel.events.xds.rejected',
   /** Citadel signed a workload certificate. */
   certIssued: 'keel.events.cert.issued',
   /** Citadel's root certificate changed. */
@@ -40,6 +42,21 @@ export interface ConfigRejectedEvent {
   reason: string;
   file?: string;
   line?: number;
+  time: string;
+}
+
+/** A part of a proxy's generated config repaired or left out before sending (Envoy would reject it). */
+export interface XdsRejectedEvent {
+  /** The config key (proxies sharing it got the same output). */
+  proxyKey: string;
+  type: 'cluster' | 'listener' | 'route';
+  resource: string;
+  unit: string;
+  /** The config object at fault, e.g. `VirtualService default/reviews`. */
+  config: string;
+  reason: string;
+  action: 'repaired' | 'removed' | 'unpatched';
+  pilot: string;
   time: string;
 }
 
@@ -111,6 +128,7 @@ export interface SubjectEvents {
   'keel.events.config.accepted': ConfigAcceptedEvent;
   'keel.events.config.rejected': ConfigRejectedEvent;
   'keel.events.xds.nack': XdsNackEvent;
+  'keel.events.xds.rejected': XdsRejectedEvent;
   'keel.events.cert.issued': CertIssuedEvent;
   'keel.events.cert.root_rotated': RootRotatedEvent;
   'keel.accesslog': AccessLogEntry;

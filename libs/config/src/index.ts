@@ -25,6 +25,7 @@ export {
   parsePaths,
   toResource,
 } from './parse.js';
+export type * from './specs.js';
 export type { ConfigError, ObjectMeta, Resource, Result, SourceRef } from './types.js';
 export { validateAuthenticationPolicy, validateMeshPolicy } from './validate/authn.js';
 export { validateAuthorizationPolicy } from './validate/authz.js';

@@ -1,5 +1,9 @@
-import { validateAuthenticationPolicy, validateMeshPolicy } from './validate/authn.js';
-import { validateAuthorizationPolicy } from './validate/authz.js';
+import {
+  normalizeAuthenticationPolicy,
+  validateAuthenticationPolicy,
+  validateMeshPolicy,
+} from './validate/authn.js';
+import { normalizeAuthorizationPolicy, validateAuthorizationPolicy } from './validate/authz.js';
 import {
   validateHttpApiSpec,
   validateHttpApiSpecBinding,
@@ -15,6 +19,7 @@ import {
   validateK8sSpecStatus,
 } from './validate/core.js';
 import {
+  networkingNormalizer,
   validateDestinationRule,
   validateEnvoyFilter,
   validateGateway,
@@ -32,6 +37,9 @@ import {
   validateTemplate,
 } from './validate/policy.js';
 import {
+  normalizeRbacConfig,
+  normalizeServiceRole,
+  normalizeServiceRoleBinding,
   validateClusterRbacConfig,
   validateRbacConfig,
   validateServiceRole,
@@ -57,6 +65,11 @@ export interface KindInfo {
   /** False for kinds Keel parses but Galley does not serve over MCP (ConfigMap, Endpoints, Pods, Nodes). */
   served: boolean;
   validate: SpecValidator;
+  /**
+   * The normalized spec of a valid one: one spelling per field (camelCase), enum names, durations
+   * in google.protobuf.Duration JSON form, no nulls. Absent for kinds served as written.
+   */
+  normalize?: (spec: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export const MESH_CONFIG_COLLECTION = 'istio/mesh/v1alpha1/MeshConfig';
@@ -110,13 +123,22 @@ const networking = family('networking.istio.io', 'v1alpha3', { webhook: 'pilot' 
     typeName: `${NET}.EnvoyFilter`,
     validate: validateEnvoyFilter,
   },
-]).map((k) => ({ ...k, collection: `istio/networking/v1alpha3/${k.plural}` }));
+]).map((k) => ({
+  ...k,
+  collection: `istio/networking/v1alpha3/${k.plural}`,
+  normalize: networkingNormalizer(k.kind),
+}));
 
 const AUTHN = 'istio.authentication.v1alpha1.Policy';
-const authentication = family('authentication.istio.io', 'v1alpha1', { webhook: 'pilot', typeName: AUTHN }, [
-  { kind: 'Policy', plural: 'policies', validate: validateAuthenticationPolicy },
-  { kind: 'MeshPolicy', plural: 'meshpolicies', clusterScoped: true, validate: validateMeshPolicy },
-]).map((k) => ({ ...k, collection: `istio/authentication/v1alpha1/${k.plural}` }));
+const authentication = family(
+  'authentication.istio.io',
+  'v1alpha1',
+  { webhook: 'pilot', typeName: AUTHN, normalize: normalizeAuthenticationPolicy },
+  [
+    { kind: 'Policy', plural: 'policies', validate: validateAuthenticationPolicy },
+    { kind: 'MeshPolicy', plural: 'meshpolicies', clusterScoped: true, validate: validateMeshPolicy },
+  ],
+).map((k) => ({ ...k, collection: `istio/authentication/v1alpha1/${k.plural}` }));
 
 const RBAC = 'istio.rbac.v1alpha1';
 const rbac = family('rbac.istio.io', 'v1alpha1', { webhook: 'pilot' }, [
@@ -125,6 +147,7 @@ const rbac = family('rbac.istio.io', 'v1alpha1', { webhook: 'pilot' }, [
     plural: 'serviceroles',
     typeName: `${RBAC}.ServiceRole`,
     validate: validateServiceRole,
+    normalize: normalizeServiceRole,
   },
   {
     kind: 'ServiceRoleBinding',
@@ -132,14 +155,22 @@ const rbac = family('rbac.istio.io', 'v1alpha1', { webhook: 'pilot' }, [
     typeName: `${RBAC}.ServiceRoleBinding`,
     sourceCollection: 'k8s/rbac.istio.io/v1alpha1/policy',
     validate: validateServiceRoleBinding,
+    normalize: normalizeServiceRoleBinding,
   },
-  { kind: 'RbacConfig', plural: 'rbacconfigs', typeName: `${RBAC}.RbacConfig`, validate: validateRbacConfig },
+  {
+    kind: 'RbacConfig',
+    plural: 'rbacconfigs',
+    typeName: `${RBAC}.RbacConfig`,
+    validate: validateRbacConfig,
+    normalize: normalizeRbacConfig,
+  },
   {
     kind: 'ClusterRbacConfig',
     plural: 'clusterrbacconfigs',
     typeName: `${RBAC}.RbacConfig`,
     clusterScoped: true,
     validate: validateClusterRbacConfig,
+    normalize: normalizeRbacConfig,
   },
 ]).map((k) => ({ ...k, collection: `istio/rbac/v1alpha1/${k.plural}` }));
 
@@ -150,6 +181,7 @@ const security = family('security.istio.io', 'v1beta1', { webhook: 'pilot' }, [
     typeName: 'istio.security.v1beta1.AuthorizationPolicy',
     collection: 'istio/security/v1beta1/authorizationpolicies',
     validate: validateAuthorizationPolicy,
+    normalize: normalizeAuthorizationPolicy,
   },
 ]);
 

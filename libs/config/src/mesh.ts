@@ -1,7 +1,7 @@
 import { parseDocument } from 'yaml';
 import { ErrorCode, sourceError } from './errors.js';
 import type { ConfigError, Result } from './types.js';
-import { checkShape, type FieldType, isObj, type Shape } from './validate/shape.js';
+import { checkShape, type FieldType, isObj, normalizeShape, type Shape } from './validate/shape.js';
 
 /** istio.mesh.v1alpha1.ProxyConfig (fields Keel uses; proto3 JSON names). */
 export interface ProxyConfig {
@@ -238,7 +238,8 @@ export function parseMeshConfig(yamlText: string, file?: string): Result<MeshCon
       })),
     };
   }
-  const given = camelKeys(raw);
+  // One spelling per field and one duration form (google.protobuf.Duration JSON), as for every kind.
+  const given = normalizeShape(raw, MESH_CONFIG);
   const defaults = meshConfigDefaults();
   const merged: MeshConfig = { ...defaults };
   for (const [k, v] of Object.entries(given)) if (v !== null && v !== undefined) merged[k] = v;

@@ -1,4 +1,13 @@
-export { parseDuration } from './duration.js';
+export {
+  checkIstioDuration,
+  formatProtoDuration,
+  type Nanos,
+  parseConfigDuration,
+  parseDuration,
+  parseGoDuration,
+  protoDurationOf,
+  toProtoDuration,
+} from './duration.js';
 export {
   defineFlags,
   envName,

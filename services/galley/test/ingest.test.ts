@@ -114,3 +114,50 @@ spec: {peers: [{mtls: {}}]}
     assert.equal(mesh[0]!.metadata.name, 'istio-system/meshconfig');
   });
 });
+
+describe('Galley serves the normalized spec', () => {
+  it('proto field names and Go durations are served as JSON names and Duration JSON', () => {
+    const { store, rejected, apply } = setup();
+    apply(
+      'snake.yaml',
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: snake, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - fault: {abort: {http_status: 500, percentage: {value: 10}}}
+    retries: {attempts: 2, per_try_timeout: 1m30s}
+    timeout: 1.5s
+    route:
+    - destination: {host: reviews}
+---
+apiVersion: authentication.istio.io/v1alpha1
+kind: Policy
+metadata: {name: default, namespace: default}
+spec:
+  peers:
+  - mtls:
+  peer_is_optional: true
+  origins:
+  - jwt: {issuer: i, jwks_uri: "https://example.com/keys"}
+`,
+    );
+    assert.deepEqual(rejected, []);
+    const snap = buildSnapshot(store, [VS, 'istio/authentication/v1alpha1/policies'], {}, 'v1');
+    const body = (c: string) => unpackStruct(snap.collections.get(c)![0]!.body);
+    assert.deepEqual(body(VS).http, [
+      {
+        fault: { abort: { httpStatus: 500, percentage: { value: 10 } } },
+        retries: { attempts: 2, perTryTimeout: '90s' },
+        timeout: '1.500s',
+        route: [{ destination: { host: 'reviews' } }],
+      },
+    ]);
+    assert.deepEqual(body('istio/authentication/v1alpha1/policies'), {
+      peers: [{ mtls: {} }],
+      peerIsOptional: true,
+      origins: [{ jwt: { issuer: 'i', jwksUri: 'https://example.com/keys' } }],
+    });
+  });
+});

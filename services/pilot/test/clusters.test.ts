@@ -122,9 +122,14 @@ describe('buildClusters: bookinfo sidecar in default', () => {
       );
     }
     const reviews = tlsContextOf(byName(clusters, `outbound|9080|v2|${host('reviews')}`));
-    assert.deepEqual(reviews.commonTlsContext.validationContext.matchSubjectAltNames, [
-      { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews' },
+    assert.deepEqual(reviews.commonTlsContext.validationContext.matchTypedSubjectAltNames, [
+      { sanType: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews' } },
     ]);
+    assert.equal(
+      reviews.commonTlsContext.validationContext.matchSubjectAltNames,
+      undefined,
+      'deprecated form',
+    );
     expectGolden(
       'cds-bookinfo-mtls-reviews-v2',
       toProtoJson(CLUSTER, byName(clusters, `outbound|9080|v2|${host('reviews')}`)),

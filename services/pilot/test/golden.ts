@@ -19,11 +19,16 @@ export function goldenPath(name: string): string {
   return path.join(packageRoot(), 'test', 'golden', `${name}.json`);
 }
 
-/** Compares `value` with the golden file; KEEL_UPDATE_GOLDEN=1 rewrites the file instead. */
+/** Compares `value` with the golden file; KEEL_UPDATE_GOLDEN=1 rewrites the file instead (refused when CI is set). */
 export function expectGolden(name: string, value: unknown): void {
   const file = goldenPath(name);
   const actual = `${JSON.stringify(value, null, 2)}\n`;
   if (process.env.KEEL_UPDATE_GOLDEN === '1') {
+    // Goldens are never regenerated in CI: an update there would make every golden test pass.
+    if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
+      throw new Error(
+        'KEEL_UPDATE_GOLDEN refuses to run when CI is set; update goldens locally and commit them',
+      );
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, actual);
     return;

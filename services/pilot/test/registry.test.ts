@@ -99,7 +99,7 @@ describe('serviceEntryRegistry', () => {
     {
       name: 'DNS',
       spec: {
-        hosts: ['c.com', '*.d.com'],
+        hosts: ['c.com'],
         ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }],
         resolution: 'DNS',
       },
@@ -308,7 +308,11 @@ describe('SidecarScope', () => {
   });
   it('filters mesh VirtualServices by gateways and exportTo', () => {
     const vs = (name: string, ns: string, spec: Record<string, unknown>) =>
-      entry('VirtualService', name, ns, { hosts: ['a.ns1.svc.cluster.local'], ...spec });
+      entry('VirtualService', name, ns, {
+        hosts: ['a.ns1.svc.cluster.local'],
+        http: [{ route: [{ destination: { host: 'a.ns1.svc.cluster.local' } }] }],
+        ...spec,
+      });
     const entries = [
       ...base,
       vs('mesh', 'ns1', {}),

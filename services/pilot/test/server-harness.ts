@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { isCoreKind, kindFor, MESH_CONFIG_COLLECTION } from '@keel/config';
+import { formatError, kindFor, MESH_CONFIG_COLLECTION, toResource, validateResource } from '@keel/config';
+import { toMcpResource as galleyMcpResource } from '@keel/galley';
 import { createMcpSource, type McpResource, type McpSnapshot, type McpSource } from '@keel/mcp';
 import { packStruct } from '@keel/proto';
 import { silentLogger } from '@keel/runtime';
@@ -12,29 +13,21 @@ import type { KubeObject } from './fixtures/store.js';
 
 const hash = (v: unknown) => createHash('sha1').update(JSON.stringify(v)).digest('hex').slice(0, 12);
 
-/** One Kubernetes-style object as the MCP resource Galley would serve; `seq` orders creation times. */
+/**
+ * One Kubernetes-style object as Galley serves it: validated by Galley's validation (rejection is a
+ * test bug and throws), encoded by Galley's MCP encoder. `seq` orders creation times.
+ */
 export function toMcpResource(obj: KubeObject, seq: number): { collection: string; resource: McpResource } {
-  const info = kindFor(String(obj.apiVersion), String(obj.kind));
+  const parsed = toResource(obj);
+  if ('error' in parsed) throw new Error(`test object does not parse: ${formatError(parsed.error)}`);
+  const checked = validateResource(parsed.resource, { defaultNamespace: 'default' });
+  if (!checked.ok)
+    throw new Error(`test object rejected by Galley: ${checked.errors.map(formatError).join('; ')}`);
+  const info = kindFor(checked.value.apiVersion, checked.value.kind);
   if (!info) throw new Error(`test object has unknown kind ${obj.apiVersion}/${obj.kind}`);
-  const { apiVersion: _a, kind: _k, metadata = {}, ...rest } = obj;
-  const body = isCoreKind(info) ? rest : (rest.spec ?? {});
-  const ns = info.clusterScoped ? '' : String(metadata.namespace ?? 'default');
-  const created = metadata.creationTimestamp
-    ? new Date(metadata.creationTimestamp)
-    : new Date(Date.UTC(2020, 0, 1, 0, 0, seq));
-  return {
-    collection: info.collection,
-    resource: {
-      metadata: {
-        name: ns ? `${ns}/${metadata.name}` : String(metadata.name),
-        version: hash(body),
-        ...(metadata.labels ? { labels: metadata.labels } : {}),
-        ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
-        createTime: created,
-      },
-      body: packStruct(body),
-    },
-  };
+  const r = galleyMcpResource({ resource: checked.value, origin: 'test', version: hash(checked.value.body) });
+  const createTime = r.metadata.createTime ?? new Date(Date.UTC(2020, 0, 1, 0, 0, seq));
+  return { collection: info.collection, resource: { ...r, metadata: { ...r.metadata, createTime } } };
 }
 
 /** Every Pilot collection (empty ones included) from a list of objects, plus a mesh config. */

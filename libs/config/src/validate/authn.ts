@@ -7,6 +7,7 @@ import {
   isDns1123Label,
   join,
   must,
+  normalizeShape,
   obj,
   type Shape,
   STRING_MATCH,
@@ -153,3 +154,20 @@ export const validateMeshPolicy: SpecValidator = (spec, meta) => {
   }
   return errs;
 };
+
+/**
+ * The normalized Policy/MeshPolicy spec (camelCase names, enum names, no nulls). A peer written
+ * `- mtls:` (null) selects the mtls method all the same in Istio 1.4 (jsonpb sets the oneof), so it
+ * becomes `mtls: {}` (STRICT) instead of disappearing.
+ */
+export const normalizeAuthenticationPolicy = (spec: Record<string, unknown>): Record<string, unknown> => {
+  const out = normalizeShape(spec, POLICY);
+  if (!Array.isArray(spec.peers)) return out;
+  out.peers = spec.peers.map((raw, i) => {
+    const peer = obj((out.peers as unknown[])[i]);
+    return isObjLike(raw) && 'mtls' in raw && raw.mtls === null ? { ...peer, mtls: {} } : peer;
+  });
+  return out;
+};
+
+const isObjLike = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

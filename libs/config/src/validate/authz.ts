@@ -1,6 +1,17 @@
 import { isIP } from 'node:net';
 import type { FieldError, SpecValidator } from './common.js';
-import { arr, checkShape, isObj, join, must, obj, type Shape, str, WORKLOAD_SELECTOR } from './shape.js';
+import {
+  arr,
+  checkShape,
+  isObj,
+  join,
+  must,
+  normalizeShape,
+  obj,
+  type Shape,
+  str,
+  WORKLOAD_SELECTOR,
+} from './shape.js';
 
 const AUTHORIZATION_POLICY: Shape = {
   selector: WORKLOAD_SELECTOR,
@@ -116,3 +127,7 @@ export const validateAuthorizationPolicy: SpecValidator = (spec) => {
   });
   return errs;
 };
+
+/** The normalized AuthorizationPolicy spec (camelCase names, no nulls). */
+export const normalizeAuthorizationPolicy = (spec: Record<string, unknown>): Record<string, unknown> =>
+  normalizeShape(spec, AUTHORIZATION_POLICY);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { checkIstioDuration, parseConfigDuration, parseGoDuration } from '@keel/runtime/duration';
 
 /** One validation problem; `field` is a dotted path inside spec, e.g. "http[0].route[1].weight". */
 export interface FieldError {
@@ -169,45 +170,16 @@ export function validateHeaderName(name: string): string | undefined {
   return name === '' ? 'header name cannot be empty' : undefined;
 }
 
-const UNITS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  µs: 1_000n,
-  μs: 1_000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
-
-/** Parses a Go/protobuf duration string ("1.5s", "500ms", "1h2m") into nanoseconds. */
+/** A Go duration string in nanoseconds (the one duration module, @keel/runtime/duration). */
 export function parseDuration(s: string): bigint | undefined {
-  if (s === '0') return 0n;
-  const re = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/gy;
-  let total = 0n;
-  let pos = 0;
-  const neg = s.startsWith('-');
-  const body = neg || s.startsWith('+') ? s.slice(1) : s;
-  if (body === '') return undefined;
-  re.lastIndex = 0;
-  while (pos < body.length) {
-    const m = re.exec(body);
-    if (!m || m.index !== pos || (m[1] === '' && !m[2])) return undefined;
-    const unit = UNITS[m[3] as string] as bigint;
-    const frac = m[2] ?? '';
-    total += BigInt(m[1] || '0') * unit + (BigInt(frac || '0') * unit) / 10n ** BigInt(frac.length);
-    pos = re.lastIndex;
-  }
-  return neg ? -total : total;
+  const r = parseGoDuration(s);
+  return r.ok ? r.value : undefined;
 }
 
-/** Istio ValidateDuration: >= 1ms and millisecond precision. */
+/** Istio ValidateDuration of a config value: parses as Istio 1.4 did, then >= 1ms and ms precision. */
 export function validateDuration(v: unknown): string | undefined {
-  const ns = typeof v === 'string' ? parseDuration(v) : undefined;
-  if (ns === undefined) return `invalid duration ${JSON.stringify(v)}`;
-  if (ns < 1_000_000n) return 'duration must be greater than 1ms';
-  if (ns % 1_000_000n !== 0n) return 'only durations to ms precision are supported';
-  return undefined;
+  const r = parseConfigDuration(v);
+  return r.ok ? checkIstioDuration(r.value) : r.errors;
 }
 
 const QUALIFIED = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

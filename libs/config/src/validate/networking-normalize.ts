@@ -1,3 +1,4 @@
+import { formatProtoDuration, parseGoDuration } from '@keel/runtime/duration';
 import { at, type Errors, type Obj, obj } from './common.js';
 import { ENUMS, type FieldType, MESSAGES } from './networking-schema.js';
 
@@ -82,8 +83,13 @@ function normalizeScalar(v: unknown, ft: FieldType, path: string, errs: Errors):
   };
   switch (ft) {
     case 's':
-    case 'dur':
       return typeof v === 'string' ? v : bad();
+    case 'dur': {
+      // Parsable durations take google.protobuf.Duration's JSON form; the rest stay for the checks to report.
+      if (typeof v !== 'string') return bad();
+      const d = parseGoDuration(v);
+      return d.ok ? formatProtoDuration(d.value) : v;
+    }
     case 'b':
       return typeof v === 'boolean' ? v : bad();
     case 'd': {

@@ -31,3 +31,8 @@ export const validateSidecar: SpecValidator = validator('Sidecar', (s, _m, e) =>
 export const validateEnvoyFilter: SpecValidator = validator('EnvoyFilter', (s, _m, e) =>
   checkEnvoyFilter(s, e),
 );
+
+/** The normalized spec of a networking kind (`VirtualService`, ...): what Galley serves and Pilot reads. */
+export function networkingNormalizer(message: string): (spec: Obj) => Obj {
+  return (spec) => normalizeMessage(spec, message, '', new Errors());
+}

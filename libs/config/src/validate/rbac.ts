@@ -1,5 +1,17 @@
 import type { FieldError, SpecValidator } from './common.js';
-import { arr, checkShape, type FieldType, field, isObj, join, must, obj, type Shape, str } from './shape.js';
+import {
+  arr,
+  checkShape,
+  type FieldType,
+  field,
+  isObj,
+  join,
+  must,
+  normalizeShape,
+  obj,
+  type Shape,
+  str,
+} from './shape.js';
 
 const ACCESS_RULE: FieldType = {
   obj: {
@@ -170,3 +182,10 @@ export const validateRbacConfig: SpecValidator = (spec, meta) =>
 /** rbac.istio.io/v1alpha1 ClusterRbacConfig (cluster-scoped; name must be `default`). */
 export const validateClusterRbacConfig: SpecValidator = (spec, meta) =>
   validateRbacConfigBody(spec, 'ClusterRbacConfig', meta.name);
+
+type Spec = Record<string, unknown>;
+/** Normalized rbac.istio.io specs (camelCase names, enum names, no nulls). */
+export const normalizeServiceRole = (spec: Spec): Spec =>
+  normalizeShape(spec, { rules: { list: ACCESS_RULE } });
+export const normalizeServiceRoleBinding = (spec: Spec): Spec => normalizeShape(spec, SERVICE_ROLE_BINDING);
+export const normalizeRbacConfig = (spec: Spec): Spec => normalizeShape(spec, RBAC_CONFIG);

@@ -101,7 +101,8 @@ function checkSpec(res: Resource, info: KindInfo, errs: ConfigError[]): void {
 /**
  * Validates one resource: kind known, metadata, top-level fields, then the kind's spec validator.
  * Returns every error at once; on success the value carries the effective namespace
- * (defaulted, or removed for cluster-scoped kinds). The input is not modified.
+ * (defaulted, or removed for cluster-scoped kinds) and the kind's normalized spec
+ * (KindInfo.normalize: one spelling per field, one duration form). The input is not modified.
  */
 export function validateResource(res: Resource, opts: ValidateOptions = {}): Result<Resource, ConfigError[]> {
   const errs: ConfigError[] = [];
@@ -122,7 +123,9 @@ export function validateResource(res: Resource, opts: ValidateOptions = {}): Res
   else metadata.namespace = namespace;
   const normalized: Resource = { ...res, metadata };
   if (info !== undefined) checkSpec(normalized, info, errs);
-  return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, value: normalized };
+  if (errs.length > 0) return { ok: false, errors: errs };
+  if (info?.normalize) normalized.body = info.normalize(res.body);
+  return { ok: true, value: normalized };
 }
 
 /** Identity of a resource within one input set. */

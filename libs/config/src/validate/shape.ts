@@ -1,3 +1,4 @@
+import { formatProtoDuration, parseConfigDuration, parseGoDuration } from '@keel/runtime/duration';
 import type { FieldError } from './common.js';
 
 /** A field's expected JSON type. `null` is accepted everywhere (proto3 JSON: unset). */
@@ -21,8 +22,6 @@ export type FieldType =
 export type Shape = Readonly<Record<string, FieldType>>;
 
 export type Obj = Record<string, unknown>;
-
-const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/;
 
 export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -80,6 +79,11 @@ function isIntLike(v: unknown): boolean {
 }
 
 function checkScalar(v: unknown, t: string, path: string, errs: FieldError[]): void {
+  if (t === 'duration' && typeof v === 'string') {
+    const d = parseConfigDuration(v);
+    if (!d.ok) errs.push({ field: path || undefined, message: d.errors });
+    return;
+  }
   const ok =
     t === 'any' ||
     (t === 'string' && typeof v === 'string') ||
@@ -88,7 +92,7 @@ function checkScalar(v: unknown, t: string, path: string, errs: FieldError[]): v
       (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))))) ||
     (t === 'int' && isIntLike(v)) ||
     (t === 'uint' && isIntLike(v) && Number(v) >= 0) ||
-    (t === 'duration' && typeof v === 'string' && GO_DURATION.test(v)) ||
+    (t === 'duration' && typeof v === 'string' && parseGoDuration(v).ok) ||
     (t === 'struct' && isObj(v));
   if (!ok) errs.push(typeError(path, t === 'struct' ? 'object' : t, v));
 }
@@ -152,3 +156,45 @@ export const WORKLOAD_SELECTOR: FieldType = { obj: { matchLabels: 'stringMap' } 
 export const STRING_MATCH: FieldType = {
   obj: { exact: 'string', prefix: 'string', suffix: 'string', regex: 'string' },
 };
+
+/**
+ * The normalized copy of a value already checked against `t`: every field under its camelCase
+ * name, nulls dropped, enum numbers named, integer strings as numbers, durations in
+ * google.protobuf.Duration JSON form ("90s", "1.500s"). Free-form values (struct, map keys) are kept.
+ */
+export function normalizeShape(value: Obj, shape: Shape): Obj {
+  return normalizeType(value, { obj: shape }) as Obj;
+}
+
+function normalizeType(v: unknown, t: FieldType): unknown {
+  if (typeof t === 'string') {
+    if (t === 'stringList' || t === 'stringMap' || t === 'struct' || t === 'any' || t === 'string') return v;
+    if ((t === 'int' || t === 'uint') && typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+    if (t === 'duration' && typeof v === 'string') {
+      const d = parseGoDuration(v);
+      return d.ok ? formatProtoDuration(d.value) : v;
+    }
+    return v;
+  }
+  if ('enum' in t) return typeof v === 'number' ? (t.enum[v] ?? v) : v;
+  if ('list' in t) return Array.isArray(v) ? v.map((item) => normalizeType(item, t.list)) : v;
+  if (!isObj(v)) return v;
+  const out: Obj = {};
+  if ('map' in t) {
+    for (const [k, item] of Object.entries(v)) if (item !== null) out[k] = normalizeType(item, t.map);
+    return out;
+  }
+  for (const [k, item] of Object.entries(v)) {
+    if (item === null || item === undefined) continue;
+    const name = canonicalKey(t.obj, k);
+    out[name] = normalizeType(item, t.obj[name] ?? 'any');
+  }
+  return out;
+}
+
+/** The camelCase name a shape declares for `key` (written either way); `key` itself when unknown. */
+function canonicalKey(shape: Shape, key: string): string {
+  if (Object.hasOwn(shape, key)) return key;
+  for (const k of Object.keys(shape)) if (snake(k) === key) return k;
+  return key;
+}

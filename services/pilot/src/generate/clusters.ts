@@ -1,7 +1,7 @@
 // CDS: outbound, subset, inbound and special clusters for one proxy (Istio 1.4 semantics, Envoy v3 shape).
 
 import { typed } from '@keel/proto';
-import { parseDuration } from '@keel/runtime';
+import { protoDurationOf } from '@keel/runtime';
 import {
   BlackHoleCluster,
   buildDnsSrvSubsetKey,
@@ -21,15 +21,6 @@ const MAX_UINT32 = 4294967295;
 type Cluster = Record<string, any>;
 /** A DestinationRule traffic policy (camelCase, as in YAML). */
 type TrafficPolicy = Record<string, any>;
-
-/** Go-style duration (`10s`, `1.5s`, `100ms`) -> google.protobuf.Duration; undefined when unparsable. */
-export function toDuration(text: string | undefined): { seconds: number; nanos: number } | undefined {
-  if (!text) return undefined;
-  const ms = parseDuration(text);
-  if (!ms.ok) return undefined;
-  const nanosTotal = Math.round(ms.value * 1e6);
-  return { seconds: Math.floor(nanosTotal / 1e9), nanos: nanosTotal % 1e9 };
-}
 
 function defaultThresholds(): Record<string, unknown> {
   return {
@@ -58,7 +49,7 @@ function effectiveResolution(service: Service, proxy: MeshProxy): Resolution {
 function baseCluster(name: string, st: BuildState): Cluster {
   const c: Cluster = {
     name,
-    connect_timeout: toDuration(st.push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 },
+    connect_timeout: protoDurationOf(st.push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 },
     circuit_breakers: { thresholds: [defaultThresholds()] },
   };
   switch (effectiveResolution(st.service, st.proxy)) {
@@ -69,7 +60,7 @@ function baseCluster(name: string, st: BuildState): Cluster {
     case 'DNSLB':
       c.type = 'STRICT_DNS';
       c.dns_lookup_family = 'V4_ONLY';
-      c.dns_refresh_rate = toDuration(st.push.mesh.dnsRefreshRate ?? '5s');
+      c.dns_refresh_rate = protoDurationOf(st.push.mesh.dnsRefreshRate ?? '5s');
       c.load_assignment = {
         cluster_name: name,
         endpoints: localityLbEndpoints(
@@ -114,21 +105,21 @@ function applyConnectionPool(c: Cluster, pool: TrafficPolicy | undefined, st: Bu
     if (http.maxRequestsPerConnection > 0) {
       st.http.common.max_requests_per_connection = { value: http.maxRequestsPerConnection };
     }
-    const idle = toDuration(http.idleTimeout);
+    const idle = protoDurationOf(http.idleTimeout);
     if (idle) st.http.common.idle_timeout = idle;
   }
   const tcp = pool.tcp as Record<string, any> | undefined;
   if (tcp) {
-    const ct = toDuration(tcp.connectTimeout);
+    const ct = protoDurationOf(tcp.connectTimeout);
     if (ct) c.connect_timeout = ct;
     if (tcp.maxConnections > 0) t.max_connections = { value: tcp.maxConnections };
     const ka = tcp.tcpKeepalive as Record<string, any> | undefined;
     if (ka) {
       const keepalive: Record<string, unknown> = {};
       if (ka.probes > 0) keepalive.keepalive_probes = { value: ka.probes };
-      const time = toDuration(ka.time);
+      const time = protoDurationOf(ka.time);
       if (time) keepalive.keepalive_time = { value: time.seconds };
-      const interval = toDuration(ka.interval);
+      const interval = protoDurationOf(ka.interval);
       if (interval) keepalive.keepalive_interval = { value: interval.seconds };
       c.upstream_connection_options = { tcp_keepalive: keepalive };
     }
@@ -139,14 +130,14 @@ function applyConnectionPool(c: Cluster, pool: TrafficPolicy | undefined, st: Bu
 function applyOutlierDetection(c: Cluster, od: TrafficPolicy | undefined): void {
   if (!od) return;
   const out: Record<string, unknown> = {};
-  const base = toDuration(od.baseEjectionTime);
+  const base = protoDurationOf(od.baseEjectionTime);
   if (base) out.base_ejection_time = base;
   if (od.consecutiveErrors > 0) {
     out.consecutive_gateway_failure = { value: od.consecutiveErrors };
     out.enforcing_consecutive_gateway_failure = { value: 100 };
     out.enforcing_consecutive_5xx = { value: 0 };
   }
-  const interval = toDuration(od.interval);
+  const interval = protoDurationOf(od.interval);
   if (interval) out.interval = interval;
   if (od.maxEjectionPercent > 0) out.max_ejection_percent = { value: od.maxEjectionPercent };
   c.outlier_detection = out;
@@ -285,7 +276,7 @@ export function inboundClusters(push: PushContext, proxy: MeshProxy): Cluster[] 
     const c: Cluster = {
       name,
       type: 'STATIC',
-      connect_timeout: toDuration(push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 },
+      connect_timeout: protoDurationOf(push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 },
       circuit_breakers: { thresholds: [defaultThresholds()] },
       load_assignment: {
         cluster_name: name,
@@ -310,7 +301,7 @@ export function inboundClusters(push: PushContext, proxy: MeshProxy): Cluster[] 
 
 /** BlackHoleCluster; on sidecars also PassthroughCluster and the inbound passthrough clusters. */
 export function specialClusters(push: PushContext, proxy: MeshProxy): Cluster[] {
-  const connect_timeout = toDuration(push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 };
+  const connect_timeout = protoDurationOf(push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 };
   const out: Cluster[] = [{ name: BlackHoleCluster, type: 'STATIC', connect_timeout }];
   if (proxy.type !== 'sidecar') return out;
   const originalDst = (name: string) => ({

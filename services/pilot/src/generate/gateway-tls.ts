@@ -3,7 +3,7 @@ import { typed } from '@keel/proto';
 import type { MeshView, Proxy as ProxyNode } from '../model/types.js';
 import type { ServerTls } from './gateway-merge.js';
 import type { EnvoyObject } from './route-spec.js';
-import { istioCommonTlsContext, sdsConfigSource, TLS_TRANSPORT_SOCKET } from './tls.js';
+import { istioCommonTlsContext, sanValidation, sdsConfigSource, TLS_TRANSPORT_SOCKET } from './tls.js';
 
 export const DOWNSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 /** The gateway SDS agent's socket (Istio 1.4 IngressGatewaySdsUdsPath). */
@@ -23,8 +23,7 @@ const TLS_VERSIONS: Record<string, string> = {
 function validation(tls: ServerTls, trustedCa?: EnvoyObject): EnvoyObject | undefined {
   const out: EnvoyObject = {};
   if (trustedCa) out.trusted_ca = trustedCa;
-  if (tls.subjectAltNames?.length)
-    out.match_subject_alt_names = tls.subjectAltNames.map((exact) => ({ exact }));
+  Object.assign(out, sanValidation({ generator: 'envoy' }, tls.subjectAltNames ?? []));
   if (tls.verifyCertificateSpki?.length) out.verify_certificate_spki = [...tls.verifyCertificateSpki];
   if (tls.verifyCertificateHash?.length) out.verify_certificate_hash = [...tls.verifyCertificateHash];
   return Object.keys(out).length > 0 ? out : undefined;

@@ -4,6 +4,7 @@ import { FilterNames } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
+import { type EnvoyRuleRejection, enforceEnvoyRules, envoyRuleViolations } from './envoy-rules.js';
 import { applyEnvoyFilters, type EnvoyFilterStats, envoyFiltersFor } from './envoyfilter.js';
 import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
@@ -24,6 +25,8 @@ export const TYPES = {
 export interface GenerateStats {
   listeners: ListenerStats;
   envoyFilters: EnvoyFilterStats;
+  /** Parts repaired or left out because Envoy would reject them (see envoy-rules.ts). */
+  rejected?: EnvoyRuleRejection[];
 }
 
 /** RDS names referenced by listeners (filter-chain HCMs and API listeners), deduplicated, in order. */
@@ -95,7 +98,15 @@ export function generateProxyResources(
     listeners,
     routes,
   };
-  return applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters);
+  const filters = envoyFiltersFor(push, proxy);
+  const patched =
+    filters.length > 0 ? applyEnvoyFilters(push, proxy, generated, stats?.envoyFilters) : generated;
+  return enforceEnvoyRules(
+    generated,
+    patched,
+    filters.map((f) => `EnvoyFilter ${f.namespace}/${f.name}`),
+    stats?.rejected,
+  );
 }
 
 /**
@@ -127,7 +138,10 @@ export function generateScopeResources(
 ): ProxyResources {
   const scopeProxy = { ...proxy, serviceInstances: [] };
   if (!outbound) return generateProxyResources(push, scopeProxy, stats);
-  const { listeners, routes } = listenersAndRoutes(push, scopeProxy, stats?.listeners ?? newListenerStats());
+  const lr = listenersAndRoutes(push, scopeProxy, stats?.listeners ?? newListenerStats());
+  // The outbound clusters were checked when first built; listeners and routes are new.
+  const fresh = { clusters: [], endpoints: [], ...lr };
+  const { listeners, routes } = enforceEnvoyRules(fresh, fresh, [], stats?.rejected);
   return { clusters: outbound.clusters, endpoints: outbound.endpoints, listeners, routes };
 }
 
@@ -145,13 +159,16 @@ export function generateInboundResources(
   push: PushContext,
   proxy: MeshProxy,
   stats?: ListenerStats,
+  rejected?: EnvoyRuleRejection[],
 ): InboundResources {
-  return {
+  const own = {
     clusters: inboundClusters(push, proxy),
     listeners: buildInboundListeners(push, proxy, stats).sort(byName),
-    proxy,
-    push,
+    endpoints: [],
+    routes: [],
   };
+  const checked = enforceEnvoyRules(own, own, [], rejected);
+  return { clusters: checked.clusters, listeners: checked.listeners, proxy, push };
 }
 
 const byClusterName = (a: EnvoyObject, b: EnvoyObject) =>
@@ -199,9 +216,12 @@ export function assembleSidecarResources(
   };
 }
 
-/** Every problem with a resource set: unknown fields per resource, missing RDS names and missing EDS assignments. */
-export function checkResources(res: ProxyResources): string[] {
-  const errors: string[] = [];
+/**
+ * Every problem with a resource set: Envoy-rules violations (PGV, C++ checks, deprecated fields for
+ * Envoy proxies), unknown fields, missing RDS names and missing EDS assignments.
+ */
+export function checkResources(res: ProxyResources, generator: 'envoy' | 'grpc' = 'envoy'): string[] {
+  const errors: string[] = envoyRuleViolations(res, generator === 'envoy');
   const check = (type: string, list: readonly Record<string, unknown>[], key: string) => {
     for (const r of list) {
       const where = `${type}(${String(r[key])})`;
@@ -231,5 +251,6 @@ export function checkResources(res: ProxyResources): string[] {
   return errors;
 }
 
+export { type EnvoyRuleRejection, enforceEnvoyRules } from './envoy-rules.js';
 export { applyEnvoyFilters, type EnvoyFilterStats, newEnvoyFilterStats } from './envoyfilter.js';
 export { buildSidecarListeners, type ListenerStats, newListenerStats } from './listeners.js';

@@ -1,5 +1,6 @@
 // Sidecar inbound listeners `<podIP>_<port>` (and Sidecar ingress listeners), with authn, RBAC and Mixer wiring. Pure.
 
+import { protoDurationOf } from '@keel/runtime';
 import { buildSubsetKey, inboundVirtualHostName, virtualHostName } from '../model/names.js';
 import { isHttpProtocol, parseProtocol } from '../model/protocol.js';
 import type {
@@ -11,7 +12,6 @@ import type {
   ServicePort,
 } from '../model/types.js';
 import { authnPolicyFor, inboundChainTemplates, jwtAuthnFilter, peerMode } from './authn.js';
-import { toDuration } from './clusters.js';
 import {
   httpConnectionManager,
   type ListenerStats,
@@ -53,7 +53,8 @@ export function inboundRouteConfig(
     route: {
       cluster: t.cluster,
       timeout: { seconds: 0, nanos: 0 },
-      max_grpc_timeout: { seconds: 0, nanos: 0 },
+      // Istio 1.4's max_grpc_timeout 0 (honour grpc-timeout without limit) in its current, non-deprecated form.
+      max_stream_duration: { grpc_timeout_header_max: { seconds: 0, nanos: 0 } },
     },
     decorator: { operation: `${virtualHostName(t.instance.service.hostname, svcPort)}/*` },
   };
@@ -218,7 +219,7 @@ export function sidecarIngressClusters(push: PushContext, proxy: MeshProxy): Env
     return {
       name: t.cluster,
       type: 'STATIC',
-      connect_timeout: toDuration(push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 },
+      connect_timeout: protoDurationOf(push.mesh.connectTimeout) ?? { seconds: 1, nanos: 0 },
       load_assignment: {
         cluster_name: t.cluster,
         endpoints: [{ locality: {}, lb_endpoints: [{ endpoint: { address } }] }],

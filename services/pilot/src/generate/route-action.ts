@@ -1,16 +1,17 @@
 // Pieces of an Envoy v3 route built from one VirtualService HTTPRoute (Istio 1.4 route.go / retry.go).
+
 import { typed } from '@keel/proto';
+import { protoDurationOf } from '@keel/runtime';
 import { buildSubsetKey, parseSubsetKey } from '../model/names.js';
 import type { Service } from '../model/types.js';
 import { stringMatcher } from './route-match.js';
-import {
-  type CorsPolicy,
-  type Destination,
-  type EnvoyObject,
-  type HeaderOperations,
-  type HttpFault,
-  type HttpRetry,
-  parseDuration,
+import type {
+  CorsPolicy,
+  Destination,
+  EnvoyObject,
+  HeaderOperations,
+  HttpFault,
+  HttpRetry,
 } from './route-spec.js';
 
 export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -82,7 +83,7 @@ export function retryPolicy(retries: HttpRetry | undefined): EnvoyObject | undef
     out.retry_on = retryOn;
     out.retriable_status_codes = codes;
   }
-  const perTry = parseDuration(retries.perTryTimeout);
+  const perTry = protoDurationOf(retries.perTryTimeout);
   if (perTry) out.per_try_timeout = perTry;
   return out;
 }
@@ -101,7 +102,7 @@ function faultPercent(p: { percentage?: { value?: number }; percent?: number }):
 export function translateFault(fault: HttpFault | undefined): EnvoyObject | undefined {
   if (!fault) return undefined;
   const out: EnvoyObject = {};
-  const fixed = parseDuration(fault.delay?.fixedDelay);
+  const fixed = protoDurationOf(fault.delay?.fixedDelay);
   if (fault.delay && fixed) out.delay = { fixed_delay: fixed, percentage: faultPercent(fault.delay) };
   if (fault.abort?.httpStatus !== undefined) {
     out.abort = { http_status: fault.abort.httpStatus, percentage: faultPercent(fault.abort) };
@@ -120,7 +121,7 @@ export function translateCors(cors: CorsPolicy | undefined): EnvoyObject | undef
   if (cors.allowMethods?.length) out.allow_methods = cors.allowMethods.join(',');
   if (cors.allowHeaders?.length) out.allow_headers = cors.allowHeaders.join(',');
   if (cors.exposeHeaders?.length) out.expose_headers = cors.exposeHeaders.join(',');
-  const maxAge = parseDuration(cors.maxAge);
+  const maxAge = protoDurationOf(cors.maxAge);
   if (maxAge) out.max_age = String(maxAge.seconds);
   if (cors.allowCredentials !== undefined) out.allow_credentials = { value: cors.allowCredentials };
   return out;

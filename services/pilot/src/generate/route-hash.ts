@@ -1,6 +1,7 @@
 // DestinationRule consistentHash -> route hash_policy (Istio 1.4 getHashPolicy).
+import { protoDurationOf } from '@keel/runtime';
 import type { ConfigEntry } from '../model/types.js';
-import { type EnvoyObject, parseDuration } from './route-spec.js';
+import type { EnvoyObject } from './route-spec.js';
 
 interface ConsistentHash {
   httpHeaderName?: string;
@@ -48,7 +49,7 @@ export function hashPolicy(
   if (ch.httpCookie) {
     const cookie: EnvoyObject = { name: ch.httpCookie.name };
     if (ch.httpCookie.path) cookie.path = ch.httpCookie.path;
-    const ttl = parseDuration(ch.httpCookie.ttl);
+    const ttl = protoDurationOf(ch.httpCookie.ttl);
     if (ttl) cookie.ttl = ttl;
     return { cookie };
   }

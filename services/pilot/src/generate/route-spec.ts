@@ -1,132 +1,29 @@
-// The VirtualService spec as the route generators read it (camelCase, as in YAML).
+// Route generator helpers; the VirtualService spec types are libs/config's normalized model.
 
-export interface StringMatch {
-  exact?: string;
-  prefix?: string;
-  regex?: string;
-}
+import type { VirtualServiceSpec } from '@keel/config';
 
-export interface PortSelector {
-  number?: number;
-}
-
-export interface Destination {
-  host: string;
-  subset?: string;
-  port?: PortSelector;
-}
-
-export interface HeaderOperations {
-  set?: Record<string, string>;
-  add?: Record<string, string>;
-  remove?: string[];
-}
-
-export interface Headers {
-  request?: HeaderOperations;
-  response?: HeaderOperations;
-}
-
-export interface RouteDestination {
-  destination: Destination;
-  weight?: number;
-  headers?: Headers;
-}
-
-export interface HttpMatchRequest {
-  name?: string;
-  uri?: StringMatch;
-  scheme?: StringMatch;
-  method?: StringMatch;
-  authority?: StringMatch;
-  headers?: Record<string, StringMatch>;
-  queryParams?: Record<string, StringMatch>;
-  port?: number;
-  sourceLabels?: Record<string, string>;
-  gateways?: string[];
-}
-
-export interface Percent {
-  value?: number;
-}
-
-export interface HttpFault {
-  delay?: { fixedDelay?: string; exponentialDelay?: string; percentage?: Percent; percent?: number };
-  abort?: { httpStatus?: number; percentage?: Percent; percent?: number };
-}
-
-export interface HttpRetry {
-  attempts?: number;
-  perTryTimeout?: string;
-  retryOn?: string;
-}
-
-export interface CorsPolicy {
-  allowOrigin?: string[];
-  allowMethods?: string[];
-  allowHeaders?: string[];
-  exposeHeaders?: string[];
-  maxAge?: string;
-  allowCredentials?: boolean;
-}
-
-export interface HttpRoute {
-  name?: string;
-  match?: HttpMatchRequest[];
-  route?: RouteDestination[];
-  redirect?: { uri?: string; authority?: string; redirectCode?: number };
-  rewrite?: { uri?: string; authority?: string };
-  timeout?: string;
-  retries?: HttpRetry;
-  fault?: HttpFault;
-  mirror?: Destination;
-  mirrorPercent?: number;
-  corsPolicy?: CorsPolicy;
-  headers?: Headers;
-}
-
-export interface L4Match {
-  destinationSubnets?: string[];
-  port?: number;
-  sourceLabels?: Record<string, string>;
-  gateways?: string[];
-}
-
-export interface TlsMatch extends L4Match {
-  sniHosts?: string[];
-}
-
-export interface TcpRoute {
-  match?: L4Match[];
-  route?: RouteDestination[];
-}
-
-export interface TlsRoute {
-  match?: TlsMatch[];
-  route?: RouteDestination[];
-}
-
-export interface VirtualServiceSpec {
-  hosts?: string[];
-  gateways?: string[];
-  http?: HttpRoute[];
-  tcp?: TcpRoute[];
-  tls?: TlsRoute[];
-  exportTo?: string[];
-}
+export type {
+  CorsPolicy,
+  Destination,
+  HeaderOperations,
+  Headers,
+  HttpFault,
+  HttpMatchRequest,
+  HttpRetry,
+  HttpRoute,
+  L4Match,
+  Percent,
+  PortSelector,
+  RouteDestination,
+  StringMatch,
+  TcpRoute,
+  TlsMatch,
+  TlsRoute,
+  VirtualServiceSpec,
+} from '@keel/config';
 
 /** Envoy resources in protobufjs object form (`.proto` field names). */
 export type EnvoyObject = Record<string, unknown>;
-
-/** `"7s"`, `"1.5s"`, `"100ms"`, `"2m"`, `"1h"` -> google.protobuf.Duration; undefined when unparsable. */
-export function parseDuration(text: string | undefined): { seconds: number; nanos: number } | undefined {
-  if (!text) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)$/.exec(text.trim());
-  if (!m) return undefined;
-  const unitNanos: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, µs: 1e3, ns: 1 };
-  const total = Math.round(Number(m[1]) * unitNanos[m[2]!]!);
-  return { seconds: Math.floor(total / 1e9), nanos: total % 1e9 };
-}
 
 /** Duration of zero length (Istio's "disabled" timeout). */
 export const ZERO_DURATION = { seconds: 0, nanos: 0 } as const;

@@ -1,8 +1,9 @@
 // VirtualService HTTP route -> Envoy v3 route (Istio 1.4 route.go translateRoute).
-
+import { protoDurationOf } from '@keel/runtime';
 import { AllowAnyVirtualHost, BlockAllVirtualHost, PassthroughCluster } from '../model/names.js';
 import { resolveShortName } from '../model/push-context.js';
 import type { ConfigEntry, Service } from '../model/types.js';
+import { routeOrigin } from './envoy-rules.js';
 import {
   defaultRetryPolicy,
   destinationCluster,
@@ -19,7 +20,6 @@ import {
   type EnvoyObject,
   type HttpMatchRequest,
   type HttpRoute,
-  parseDuration,
   type VirtualServiceSpec,
   ZERO_DURATION,
 } from './route-spec.js';
@@ -116,7 +116,7 @@ function routeAction(
   ctx: RouteContext,
   route: EnvoyObject,
 ): EnvoyObject {
-  const timeout = parseDuration(http.timeout) ?? ZERO_DURATION;
+  const timeout = protoDurationOf(http.timeout) ?? ZERO_DURATION;
   const action: EnvoyObject = {
     timeout,
     max_stream_duration: { grpc_timeout_header_max: timeout },
@@ -192,6 +192,7 @@ export function translateRoute(
     http.redirect ? undefined : translateCors(http.corsPolicy),
   );
   if (perFilter) route.typed_per_filter_config = perFilter;
+  routeOrigin.set(route, `VirtualService ${vs.namespace}/${vs.name}`);
   return route;
 }
 

@@ -1,4 +1,5 @@
 // Upstream TLS (DestinationRule `tls`) -> Envoy v3 transport_socket with an UpstreamTlsContext.
+import { isIP } from 'node:net';
 import { typed } from '@keel/proto';
 import { CertFiles, SdsDefaultSecret, SdsRootSecret } from '../model/names.js';
 import type { Proxy as MeshProxy, MeshView } from '../model/types.js';
@@ -53,8 +54,27 @@ export function sdsConfigSource(udsPath: string): Record<string, unknown> {
   };
 }
 
-function sanMatchers(sans: readonly string[]): Record<string, unknown>[] {
-  return sans.map((exact) => ({ exact }));
+/** The SAN type of a subject alt name as written: URI (`spiffe://...`), IP, email, else DNS. */
+function sanType(san: string): 'URI' | 'IP_ADDRESS' | 'EMAIL' | 'DNS' {
+  if (san.includes('://')) return 'URI';
+  if (isIP(san) !== 0) return 'IP_ADDRESS';
+  return san.includes('@') ? 'EMAIL' : 'DNS';
+}
+
+/**
+ * SAN matching for a validation context. Envoy proxies get `match_typed_subject_alt_names` (the
+ * untyped `match_subject_alt_names` is deprecated); proxyless gRPC clients (grpc-js-xds) read
+ * only the untyped field, so they keep it.
+ */
+export function sanValidation(
+  proxy: Pick<MeshProxy, 'generator'>,
+  sans: readonly string[],
+): Record<string, unknown> {
+  if (sans.length === 0) return {};
+  if (proxy.generator === 'grpc') return { match_subject_alt_names: sans.map((exact) => ({ exact })) };
+  return {
+    match_typed_subject_alt_names: sans.map((exact) => ({ san_type: sanType(exact), matcher: { exact } })),
+  };
 }
 
 /**
@@ -74,7 +94,7 @@ export function istioCommonTlsContext(
       ...base,
       tls_certificate_sds_secret_configs: [{ name: SdsDefaultSecret, sds_config: sds }],
       combined_validation_context: {
-        default_validation_context: sans.length > 0 ? { match_subject_alt_names: sanMatchers(sans) } : {},
+        default_validation_context: sanValidation(proxy, sans),
         validation_context_sds_secret_config: { name: SdsRootSecret, sds_config: sds },
       },
     };
@@ -86,7 +106,7 @@ export function istioCommonTlsContext(
     ],
     validation_context: {
       trusted_ca: { filename: CertFiles.root },
-      ...(sans.length > 0 ? { match_subject_alt_names: sanMatchers(sans) } : {}),
+      ...sanValidation(proxy, sans),
     },
   };
 }
@@ -97,7 +117,7 @@ function userTlsContext(tls: TlsSettings, target: UpstreamTlsTarget): Record<str
   if (tls.caCertificates) {
     common.validation_context = {
       trusted_ca: { filename: tls.caCertificates },
-      ...(sans.length > 0 ? { match_subject_alt_names: sanMatchers(sans) } : {}),
+      ...sanValidation(target.proxy, sans),
     };
   }
   if (tls.mode === 'MUTUAL') {

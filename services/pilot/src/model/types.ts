@@ -1,5 +1,6 @@
 // The data model that every Envoy generator reads. Generators are pure: (PushContext, Proxy) in,
 // Envoy resources out; nothing here does I/O or reads a clock.
+import type { KindSpecs } from '@keel/config';
 
 /** Istio port protocols, from the port-name prefix (Service) or `protocol` (ServiceEntry, Gateway). */
 export type Protocol =
@@ -109,7 +110,10 @@ export interface ServiceInstance {
   endpoint: Endpoint;
 }
 
-/** An Istio config object as the generators see it (spec as plain JSON, camelCase as in YAML). */
+/**
+ * A config object as the generators see it. Istio kinds carry libs/config's normalized spec
+ * (`ConfigEntry<KindSpecs[K]>`: one spelling, durations in Duration JSON form).
+ */
 export interface ConfigEntry<S = Record<string, any>> {
   kind: string;
   name: string;
@@ -244,6 +248,7 @@ export interface PushContext {
   /** Istio config by kind name (`VirtualService`, `DestinationRule`, `Gateway`, `Sidecar`, `EnvoyFilter`,
    * `Policy`, `MeshPolicy`, `ServiceRole`, `ServiceRoleBinding`, `ClusterRbacConfig`, `RbacConfig`,
    * `AuthorizationPolicy`, `ServiceEntry`), each sorted oldest first then by namespace/name. */
+  configs<K extends keyof KindSpecs>(kind: K): readonly ConfigEntry<KindSpecs[K]>[];
   configs(kind: string): readonly ConfigEntry[];
   /** Scope for a proxy (cached per namespace + Sidecar). */
   sidecarScope(proxy: Proxy): SidecarScope;

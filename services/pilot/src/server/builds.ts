@@ -431,7 +431,7 @@ export function proxyBuild(
   proxy: MeshProxy,
   stats?: GenerateStats,
 ): ProxyBuild {
-  const inbound = generateInboundResources(push, proxy, stats?.listeners);
+  const inbound = generateInboundResources(push, proxy, stats?.listeners, stats?.rejected);
   const { resources, own } = assembleSidecarResources(scope.resources, inbound);
   const ownXds = new Map<object, XdsResource>();
   for (const c of own.clusters) ownXds.set(c, makeResource(TypeUrl.Cluster, String(c.name), c));

@@ -15,6 +15,7 @@ export interface PilotMetrics {
   pushContextErrors: Counter;
   inconsistent: Counter;
   invalidNodes: Counter;
+  envoyRulesRejected: Counter<'type' | 'action'>;
   info: Gauge<'version'>;
 }
 
@@ -88,6 +89,12 @@ export function pilotMetrics(
     invalidNodes: new Counter({
       name: 'pilot_xds_invalid_nodes',
       help: 'xDS streams refused because their node did not parse',
+      registers,
+    }),
+    envoyRulesRejected: new Counter({
+      name: 'pilot_xds_envoy_rules_rejected',
+      help: 'Generated config parts Envoy would reject, repaired or left out before sending (by resource type and action)',
+      labelNames: ['type', 'action'] as const,
       registers,
     }),
     info: new Gauge({

@@ -2,11 +2,12 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { type Bus, connectBus, Subjects, type XdsNackEvent } from '@keel/bus';
+import { type Bus, connectBus, Subjects, type XdsNackEvent, type XdsRejectedEvent } from '@keel/bus';
 import { createMcpSink, type McpUpdate } from '@keel/mcp';
 import { shortTypeName } from '@keel/proto';
 import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
+import type { EnvoyRuleRejection } from '../generate/index.js';
 import { buildPushContext } from '../model/push-context.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
 import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
@@ -63,6 +64,8 @@ export interface Pilot {
   events: EventEmitter;
 }
 
+/** Parts reported one by one (log line and NATS event) per build; the rest are counted. */
+const MAX_REJECTION_REPORTS = 20;
 const emptyPush = () => buildPushContext({ version: '', byKind: new Map(), mesh: meshViewOf() });
 
 function bindGrpc(server: grpc.Server, address: string): Promise<number> {
@@ -86,7 +89,13 @@ export function createPilot(options: PilotOptions): Pilot {
   let xdsStats = () => 0;
   const metrics = pilotMetrics(registry, version, () => xdsStats());
   const store = new ConfigStore(domain);
-  const pusher = new ProxyPusher({ cache, logger: log, metrics, throttle: options.pushThrottle ?? 100 });
+  const pusher = new ProxyPusher({
+    cache,
+    logger: log,
+    metrics,
+    throttle: options.pushThrottle ?? 100,
+    onRejected: (key, rejected) => reportRejected(key, rejected),
+  });
   let firstPush = false;
   let stopped = false;
   let bus: Bus | undefined;
@@ -146,6 +155,26 @@ export function createPilot(options: PilotOptions): Pilot {
   });
   sink.on('synced', () => debouncer.requestNow(fullPush()));
   const ready = () => sink.synced() && firstPush;
+
+  /** Log lines and events per build are capped; the metric counts every part. */
+  function reportRejected(key: string, rejected: readonly EnvoyRuleRejection[]): void {
+    const time = new Date().toISOString();
+    for (const [i, r] of rejected.entries()) {
+      metrics.envoyRulesRejected.inc({ type: r.type, action: r.action });
+      if (i >= MAX_REJECTION_REPORTS) continue;
+      log.warn(
+        { proxyKey: key, ...r },
+        `${r.config}: ${r.type} ${r.resource} ${r.unit} ${r.action}, Envoy would reject it: ${r.reason}`,
+      );
+      const event: XdsRejectedEvent = { proxyKey: key, ...r, pilot: pilotId, time };
+      bus?.publish(Subjects.xdsRejected, event);
+    }
+    if (rejected.length > MAX_REJECTION_REPORTS)
+      log.warn(
+        { proxyKey: key, more: rejected.length - MAX_REJECTION_REPORTS },
+        'more parts repaired or left out',
+      );
+  }
 
   function onNack(stream: StreamInfo, typeUrl: string, nack: { nonce: string; error: string }): void {
     const short = shortTypeName(typeUrl) as 'cds' | 'eds' | 'lds' | 'rds';

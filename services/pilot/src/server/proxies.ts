@@ -4,7 +4,12 @@ import { createHash } from 'node:crypto';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger, Result } from '@keel/runtime';
 import type { NodeInfo, Snapshot, SnapshotCache } from '@keel/xds';
-import { newEnvoyFilterStats, newListenerStats, splitsByScope } from '../generate/index.js';
+import {
+  type EnvoyRuleRejection,
+  newEnvoyFilterStats,
+  newListenerStats,
+  splitsByScope,
+} from '../generate/index.js';
 import { type NodeInput, parseNode } from '../model/proxy.js';
 import type { Proxy as MeshProxy, PushContext } from '../model/types.js';
 import {
@@ -67,6 +72,8 @@ export interface ProxyPusherOptions {
   metrics: PilotMetrics;
   /** setSnapshot calls between event-loop yields (PILOT_PUSH_THROTTLE). */
   throttle: number;
+  /** Called when a build's repaired/left-out parts (Envoy-rules check) differ from the last build of its key. */
+  onRejected?: (key: string, rejected: readonly EnvoyRuleRejection[]) => void;
 }
 
 /** Where one push puts its builds, and what an EDS-only push may start from. */
@@ -132,7 +139,11 @@ const newTarget = (stable: boolean, keepOutbound = false): BuildTarget => ({
   keepOutbound,
 });
 
-const newStats = () => ({ listeners: newListenerStats(), envoyFilters: newEnvoyFilterStats() });
+const newStats = () => ({
+  listeners: newListenerStats(),
+  envoyFilters: newEnvoyFilterStats(),
+  rejected: [] as EnvoyRuleRejection[],
+});
 
 const toInput = (node: NodeInfo): NodeInput => ({
   id: node.id,
@@ -305,15 +316,17 @@ export class ProxyPusher {
     let scope = target.scopes.get(key);
     const prevScope = target.previous?.get(key);
     if (!scope) {
+      const stats = newStats();
       scope =
         prevScope && target.eds
           ? scopeEndpointsBuild(prevScope, push, proxy, target.eds.hosts)
           : scopeBuild(push, proxy, key, {
-              stats: newStats(),
+              stats,
               prev: prevScope,
               keepOutbound: target.keepOutbound,
               vhosts: this.vhosts,
             });
+      if (!(prevScope && target.eds)) this.reportRejected(key, stats.rejected);
       this.reportMissing(key, scope.missing);
       target.scopes.set(key, scope);
       const fits = prevScope !== undefined && (target.eds !== undefined || target.inboundStable);
@@ -325,7 +338,12 @@ export class ProxyPusher {
       prevScope !== undefined &&
       prev?.scope === prevScope &&
       prev.identity === ownIdentity(proxy);
-    entry.build = reuse ? proxyRebase(prev!, scope) : proxyBuild(scope, push, proxy);
+    if (reuse) entry.build = proxyRebase(prev!, scope);
+    else {
+      const stats = newStats();
+      entry.build = proxyBuild(scope, push, proxy, stats);
+      this.reportRejected(`${key}|${entry.nodeId}`, stats.rejected);
+    }
     return entry.build.snapshot;
   }
 
@@ -336,12 +354,29 @@ export class ProxyPusher {
     let build = target.builds.get(key);
     if (build) return build;
     const prev = target.eds?.builds.get(key);
+    const stats = newStats();
     build = prev
       ? endpointsBuild(prev, push, proxy, target.eds!.hosts)
-      : fullBuild(push, proxy, key, newStats(), this.vhosts);
+      : fullBuild(push, proxy, key, stats, this.vhosts);
+    if (!prev) this.reportRejected(key, stats.rejected);
     this.reportMissing(key, build.missing);
     target.builds.set(key, build);
     return build;
+  }
+
+  /** Last reported rejections per build key (a repeated build reports nothing new). */
+  private readonly rejectedSeen = new Map<string, string>();
+
+  private reportRejected(key: string, rejected: readonly EnvoyRuleRejection[]): void {
+    const sig = rejected.length === 0 ? '' : JSON.stringify(rejected);
+    if ((this.rejectedSeen.get(key) ?? '') === sig) return;
+    if (sig === '') this.rejectedSeen.delete(key);
+    else {
+      // Bounded: keys of departed proxies are forgotten oldest first.
+      if (this.rejectedSeen.size >= 10_000) this.rejectedSeen.delete(this.rejectedSeen.keys().next().value!);
+      this.rejectedSeen.set(key, sig);
+      this.opts.onRejected?.(key, rejected);
+    }
   }
 
   /** Sets the node's snapshot; `since` (first change of the push, ms epoch) feeds the convergence histogram. */

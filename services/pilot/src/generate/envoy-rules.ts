@@ -1,0 +1,274 @@
+// Nothing Envoy would reject is sent: every generated resource, after EnvoyFilter patches, is checked
+// against Envoy's PGV rules (envoy-pgv.ts) and the C++ checks that bite (no `:`-prefixed or `host`
+// header mutations, router filter last, unique domains, weighted-cluster sums). The smallest unit at
+// fault is repaired or left out, and each case is reported with the config object that caused it. Pure.
+import type { ProxyResources } from '../model/types.js';
+import { pgvViolations, virtualHostViolations } from './envoy-pgv.js';
+import type { EnvoyObject } from './route-spec.js';
+
+/** One repaired or removed part of a proxy's resources. */
+export interface EnvoyRuleRejection {
+  type: 'cluster' | 'listener' | 'route';
+  /** Resource name (cluster, listener or RouteConfiguration). */
+  resource: string;
+  /** The part at fault: `vhost/route`, `vhost`, or the resource itself. */
+  unit: string;
+  /** The config object that produced it, e.g. `VirtualService default/reviews` or `EnvoyFilter ns/name`. */
+  config: string;
+  reason: string;
+  action: 'repaired' | 'removed' | 'unpatched';
+}
+
+/** Which config object a generated route came from (set by the route translator). */
+export const routeOrigin = new WeakMap<object, string>();
+
+const ROUTER = 'envoy.filters.http.router';
+const UPPER = /[A-Z]/;
+const HCM = 'envoy.filters.network.http_connection_manager';
+const T = {
+  cluster: 'envoy.config.cluster.v3.Cluster',
+  listener: 'envoy.config.listener.v3.Listener',
+  route: 'envoy.config.route.v3.Route',
+  vhost: 'envoy.config.route.v3.VirtualHost',
+  rc: 'envoy.config.route.v3.RouteConfiguration',
+};
+
+const forbiddenHeader = (k: unknown): boolean => {
+  const key = String(k).toLowerCase();
+  return key.startsWith(':') || key === 'host';
+};
+
+type Report = (r: Omit<EnvoyRuleRejection, 'type' | 'resource'>) => void;
+
+/** Header mutations Envoy refuses; a `Host` set on a routed route becomes host_rewrite_literal. */
+function fixHeaderMutations(
+  o: EnvoyObject,
+  route: EnvoyObject | undefined,
+  unit: string,
+  config: string,
+  report: Report,
+): EnvoyObject {
+  const add = (o.request_headers_to_add ?? []) as EnvoyObject[];
+  const remove = (o.request_headers_to_remove ?? []) as string[];
+  if (!add.some((h) => forbiddenHeader((h.header as EnvoyObject)?.key)) && !remove.some(forbiddenHeader))
+    return o;
+  const out: EnvoyObject = { ...o };
+  const kept: EnvoyObject[] = [];
+  for (const h of add) {
+    const key = String((h.header as EnvoyObject)?.key ?? '');
+    if (!forbiddenHeader(key)) {
+      kept.push(h);
+      continue;
+    }
+    const action = route?.route as EnvoyObject | undefined;
+    if (key.toLowerCase() === 'host' && action && out.route) {
+      out.route = { ...action, host_rewrite_literal: String((h.header as EnvoyObject).value ?? '') };
+      delete (out.route as EnvoyObject).auto_host_rewrite;
+      report({
+        unit,
+        config,
+        reason: `request header "${key}" set: Envoy refuses to modify it; host_rewrite_literal used`,
+        action: 'repaired',
+      });
+    } else {
+      report({ unit, config, reason: `request header "${key}" may not be modified`, action: 'removed' });
+    }
+  }
+  if (kept.length > 0) out.request_headers_to_add = kept;
+  else delete out.request_headers_to_add;
+  const keptRemove = remove.filter((k) => !forbiddenHeader(k));
+  for (const k of remove.filter(forbiddenHeader))
+    report({ unit, config, reason: `request header "${k}" may not be removed`, action: 'removed' });
+  if (keptRemove.length > 0) out.request_headers_to_remove = keptRemove;
+  else delete out.request_headers_to_remove;
+  return out;
+}
+
+/** Header mutations of each weighted cluster (a Host set there has no rewrite equivalent: removed). */
+function fixWeightedClusters(route: EnvoyObject, unit: string, config: string, report: Report): EnvoyObject {
+  const action = route.route as EnvoyObject | undefined;
+  const wc = action?.weighted_clusters as EnvoyObject | undefined;
+  if (!wc) return route;
+  const clusters = (wc.clusters ?? []) as EnvoyObject[];
+  const fixed = clusters.map((c) =>
+    fixHeaderMutations(c, undefined, `${unit}/${String(c.name)}`, config, report),
+  );
+  if (fixed.every((c, i) => c === clusters[i])) return route;
+  return { ...route, route: { ...action, weighted_clusters: { ...wc, clusters: fixed } } };
+}
+
+function weightProblem(route: EnvoyObject): string | undefined {
+  const wc = (route.route as EnvoyObject | undefined)?.weighted_clusters as EnvoyObject | undefined;
+  if (!wc) return undefined;
+  const sum = ((wc.clusters ?? []) as EnvoyObject[]).reduce(
+    (s, c) => s + Number((c.weight as EnvoyObject | undefined)?.value ?? 0),
+    0,
+  );
+  const total = (wc.total_weight as EnvoyObject | undefined)?.value;
+  if (total !== undefined && sum !== Number(total))
+    return `weighted clusters sum to ${sum}, not total_weight ${total}`;
+  return sum > 0 ? undefined : 'weighted clusters sum to 0';
+}
+
+function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report: Report): EnvoyObject {
+  const seen = new Set<string>();
+  const vhosts: EnvoyObject[] = [];
+  for (const vh0 of (rc.virtual_hosts ?? []) as EnvoyObject[]) {
+    const vname = String(vh0.name);
+    const firstRoute = ((vh0.routes ?? []) as EnvoyObject[])[0];
+    const vconfig = (firstRoute && routeOrigin.get(firstRoute)) ?? fallbackConfig;
+    let vh = fixHeaderMutations(vh0, undefined, vname, vconfig, report);
+    const written = (vh.domains ?? []) as string[];
+    // The written list is kept unless a duplicate shows up (the common case allocates nothing).
+    let domains = written;
+    for (let i = 0; i < written.length; i++) {
+      const d = written[i]!;
+      const key = UPPER.test(d) ? d.toLowerCase() : d;
+      if (seen.has(key)) {
+        report({ unit: vname, config: vconfig, reason: `duplicate domain "${d}"`, action: 'removed' });
+        if (domains === written) domains = written.slice(0, i);
+        continue;
+      }
+      seen.add(key);
+      if (domains !== written) domains.push(d);
+    }
+    if (domains.length === 0) {
+      report({ unit: vname, config: vconfig, reason: 'virtual host has no domain left', action: 'removed' });
+      continue;
+    }
+    const routes: EnvoyObject[] = [];
+    for (const [i, r0] of ((vh.routes ?? []) as EnvoyObject[]).entries()) {
+      const config = routeOrigin.get(r0) ?? vconfig;
+      const unit = `${vname}/${String(r0.name ?? i)}`;
+      const r = fixWeightedClusters(fixHeaderMutations(r0, r0, unit, config, report), unit, config, report);
+      const problems = pgvViolations(T.route, r, 'route');
+      const weights = weightProblem(r);
+      if (weights) problems.unshift(weights);
+      if (problems.length > 0) {
+        report({ unit, config, reason: problems.join('; '), action: 'removed' });
+        continue;
+      }
+      routes.push(r);
+    }
+    const original = (vh0.routes ?? []) as EnvoyObject[];
+    const same =
+      vh === vh0 &&
+      domains.length === ((vh0.domains ?? []) as string[]).length &&
+      routes.length === original.length &&
+      routes.every((r, i) => r === original[i]);
+    if (!same) vh = { ...vh, domains, routes };
+    // Routes were checked one by one above: the virtual host's own fields only.
+    const vproblems = virtualHostViolations(vh, 'virtual_host');
+    if (vproblems.length > 0) {
+      report({ unit: vname, config: vconfig, reason: vproblems.join('; '), action: 'removed' });
+      continue;
+    }
+    vhosts.push(vh);
+  }
+  return fixHeaderMutations(
+    { ...rc, virtual_hosts: vhosts },
+    undefined,
+    String(rc.name),
+    fallbackConfig,
+    report,
+  );
+}
+
+function routerNotLast(listener: EnvoyObject): string | undefined {
+  const chains = [...((listener.filter_chains ?? []) as EnvoyObject[])];
+  if (listener.default_filter_chain) chains.push(listener.default_filter_chain as EnvoyObject);
+  for (const c of chains) {
+    for (const f of (c.filters ?? []) as EnvoyObject[]) {
+      if (f.name !== HCM) continue;
+      const filters = ((f.typed_config as EnvoyObject | undefined)?.http_filters ?? []) as EnvoyObject[];
+      const i = filters.findIndex((h) => h.name === ROUTER);
+      if (filters.length > 0 && i !== filters.length - 1)
+        return `http filter ${ROUTER} must be the last filter (chain ${String(c.name ?? '')})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks `patched` (the resources after EnvoyFilter patches) and returns what may be sent: route
+ * configurations repaired per route and virtual host; a cluster or listener that fails goes back to
+ * its unpatched form from `generated` when that passes (the patch is left out), else is left out.
+ * `patchers` names the EnvoyFilters applied to this proxy, for the report.
+ */
+export function enforceEnvoyRules(
+  generated: ProxyResources,
+  patched: ProxyResources,
+  patchers: readonly string[],
+  out: EnvoyRuleRejection[] = [],
+): ProxyResources {
+  const patchConfig = patchers.length > 0 ? patchers.join(', ') : 'generated';
+  const whole = (
+    type: 'cluster' | 'listener',
+    list: EnvoyObject[],
+    before: EnvoyObject[],
+    typeName: string,
+  ) => {
+    const prior = new Map(before.map((r) => [String(r.name), r]));
+    const kept: EnvoyObject[] = [];
+    for (const r of list) {
+      const name = String(r.name);
+      const problems = (o: EnvoyObject) =>
+        [...pgvViolations(typeName, o, type), type === 'listener' ? routerNotLast(o) : undefined].filter(
+          (p) => p !== undefined,
+        );
+      const p = problems(r);
+      if (p.length === 0) {
+        kept.push(r);
+        continue;
+      }
+      const orig = prior.get(name);
+      const back = orig && orig !== r && problems(orig).length === 0 ? orig : undefined;
+      out.push({
+        type,
+        resource: name,
+        unit: name,
+        config: patchConfig,
+        reason: p.join('; '),
+        action: back ? 'unpatched' : 'removed',
+      });
+      if (back) kept.push(back);
+    }
+    return kept;
+  };
+  const before = out.length;
+  const routes = patched.routes.map((rc) => {
+    const report: Report = (r) => out.push({ type: 'route', resource: String(rc.name), ...r });
+    const pre = generated.routes.includes(rc) ? 'generated' : patchConfig;
+    return checkRouteConfiguration(rc, pre, report);
+  });
+  // Untouched route configurations keep their identity (encodings are cached per object).
+  const routesChanged = out.length > before;
+  return {
+    clusters: whole('cluster', patched.clusters, generated.clusters, T.cluster),
+    endpoints: patched.endpoints,
+    listeners: whole('listener', patched.listeners, generated.listeners, T.listener),
+    routes: routesChanged ? routes : patched.routes,
+  };
+}
+
+/**
+ * Every Envoy-rules violation in `res` without repairing anything (for tests and the debug view):
+ * PGV rules, the C++ checks, and with `deprecated` (Envoy proxies) any deprecated field.
+ */
+export function envoyRuleViolations(res: ProxyResources, deprecated = true): string[] {
+  const out: string[] = [];
+  for (const c of res.clusters)
+    out.push(...pgvViolations(T.cluster, c, `cluster(${String(c.name)})`, deprecated));
+  for (const l of res.listeners) {
+    out.push(...pgvViolations(T.listener, l, `listener(${String(l.name)})`, deprecated));
+    const r = routerNotLast(l);
+    if (r) out.push(`listener(${String(l.name)}): ${r}`);
+  }
+  for (const rc of res.routes) {
+    const where = `route(${String(rc.name)})`;
+    out.push(...pgvViolations(T.rc, rc, where, deprecated));
+    const report: Report = (x) => out.push(`${where} ${x.unit}: ${x.reason}`);
+    checkRouteConfiguration(rc, '', report);
+  }
+  return [...new Set(out)];
+}
