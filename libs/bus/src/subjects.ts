@@ -7,9 +7,9 @@ export const Subjects = {
   /** A proxy NACKed an xDS push. */
   xdsNack: 'keel.events.xds.nack',
   /** Citadel signed a workload certificate. */
-  certIssued: 'keel.events.cert.issued',
+  certIssued: 'keel.events.ca.issued',
   /** Citadel's root certificate changed. */
-  rootRotated: 'keel.events.cert.root_rotated',
+  rootRotated: 'keel.events.ca.root',
   /** Request/reply: every pilot replica answers with its connected proxies. */
   pilotStatus: 'keel.pilot.status',
   /** Access-log entries from mixer-telemetry (also captured by a JetStream stream). */
@@ -93,7 +93,7 @@ export interface SubjectEvents {
   'keel.events.config.accepted': ConfigAcceptedEvent;
   'keel.events.config.rejected': ConfigRejectedEvent;
   'keel.events.xds.nack': XdsNackEvent;
-  'keel.events.cert.issued': CertIssuedEvent;
-  'keel.events.cert.root_rotated': RootRotatedEvent;
+  'keel.events.ca.issued': CertIssuedEvent;
+  'keel.events.ca.root': RootRotatedEvent;
   'keel.accesslog': AccessLogEntry;
 }

@@ -41,4 +41,5 @@ export {
   kubeConfigFor,
   type RecordedRequest,
   startKubeTestServer,
+  type TokenReviewStatus,
 } from './testserver.js';

@@ -96,13 +96,13 @@ export class CertificateAuthority {
       : [this.issuer.certPem, ...material.intermediatePems, material.rootPem];
   }
 
-  /** Signs a leaf for `spki` with the given names, valid from one minute ago for `ttlMs`. */
+  /** Signs a leaf for `spki` with the given names, valid from now for `ttlMs` (Istio's NotBefore). */
   issue(req: IssueRequest): IssuedCertificate {
     const now = req.now ?? new Date();
     const certPem = buildCertificate(
       {
         spki: req.spki,
-        notBefore: new Date(now.getTime() - 60_000),
+        notBefore: now,
         notAfter: new Date(now.getTime() + req.ttlMs),
         isCA: false,
         ...(req.uris ? { uris: req.uris } : {}),

@@ -57,8 +57,7 @@ export function fromDer(der: Buffer): Asn1 {
 
 /** The children of a constructed node, or an error naming `what`. */
 export function children(node: Asn1 | undefined, what: string): Asn1[] {
-  if (!node?.constructed || !Array.isArray(node.value))
-    throw new Error(`${what} is not a constructed value`);
+  if (!node?.constructed || !Array.isArray(node.value)) throw new Error(`${what} is not a constructed value`);
   return node.value as Asn1[];
 }
 

@@ -1,4 +1,10 @@
 export {
+  CA_SERVICE,
+  caServiceClient,
+  type IstioCertificateRequest,
+  type IstioCertificateResponse,
+} from './api.js';
+export {
   type CaMaterial,
   CertificateAuthority,
   type IssuedCertificate,
@@ -14,6 +20,7 @@ export {
   issuerFrom,
   keyIdOf,
 } from './cert.js';
+export { CaClient, type CaClientOptions, type CaRequest } from './client.js';
 export { type CsrOptions, createCsr, MAX_CSR_BYTES, type ParsedCsr, parseCsr } from './csr.js';
 export type { NameSpec, SanSpec } from './extensions.js';
 export {

@@ -31,14 +31,19 @@ export class MemoryCertificateProvider implements CertificateProvider {
 
   addCaCertificateListener(listener: CaCertificateUpdateListener): void {
     this.caListeners.add(listener);
-    if (this.ca) listener({ caCertificate: this.ca });
+    // Deferred: grpc-js registers its watcher only after adding the listener.
+    queueMicrotask(() => {
+      if (this.ca && this.caListeners.has(listener)) listener({ caCertificate: this.ca });
+    });
   }
   removeCaCertificateListener(listener: CaCertificateUpdateListener): void {
     this.caListeners.delete(listener);
   }
   addIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {
     this.idListeners.add(listener);
-    if (this.identity) listener(this.identity);
+    queueMicrotask(() => {
+      if (this.identity && this.idListeners.has(listener)) listener(this.identity);
+    });
   }
   removeIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {
     this.idListeners.delete(listener);
