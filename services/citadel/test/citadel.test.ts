@@ -241,3 +241,79 @@ describe('citadel in local mode (--ca-dir, --token-file)', () => {
 function describeKey(cert: X509Certificate): string {
   return `${cert.publicKey.asymmetricKeyType} ${cert.publicKey.asymmetricKeyDetails?.modulusLength}`;
 }
+
+describe('citadel with a plugged-in intermediate CA (cacerts files) and a P-256 key', () => {
+  it('issues leaves that chain leaf -> intermediate -> plugged root', async () => {
+    const dir = await tempDir('citadel-plugged');
+    const rootKey = await generateKey({ algorithm: 'RSA' });
+    const rootPem = createSelfSignedCa({ key: rootKey, organization: 'Corp Root', ttlMs: 3650 * DAY });
+    const midKey = await generateKey({ algorithm: 'ECDSA' });
+    const midPem = buildCertificate(
+      {
+        spki: spkiDer(midKey),
+        subject: { organization: 'Mesh Intermediate' },
+        notBefore: new Date(),
+        notAfter: new Date(Date.now() + 365 * DAY),
+        isCA: true,
+      },
+      issuerFrom(rootPem, rootKey),
+    );
+    const f = (n: string) => path.join(dir.path, n);
+    writeFileSync(f('ca-cert.pem'), midPem);
+    writeFileSync(f('ca-key.pem'), privateKeyPem(midKey));
+    writeFileSync(f('root-cert.pem'), rootPem);
+    writeFileSync(f('cert-chain.pem'), midPem + rootPem);
+    writeFileSync(f('tokens'), 'abc ns9 sa9\n');
+    const citadel = createCitadel({
+      host: '127.0.0.1',
+      grpcPort: 0,
+      monitoringPort: 0,
+      plugged: {
+        signingCert: f('ca-cert.pem'),
+        signingKey: f('ca-key.pem'),
+        rootCert: f('root-cert.pem'),
+        certChain: f('cert-chain.pem'),
+      },
+      tokenFile: f('tokens'),
+      logger: silentLogger,
+    });
+    const { grpcPort } = await citadel.start();
+    try {
+      const { csrPem } = await keyAndCsr();
+      const c = new CaClient({ address: `127.0.0.1:${grpcPort}`, rootPem });
+      const chain = await c.createCertificate({ csrPem, token: 'abc' });
+      c.close();
+      assert.equal(chain.length, 3);
+      assert.equal(new X509Certificate(chain[1]!).subject, 'O=Mesh Intermediate');
+      assert.equal(chain[2], rootPem);
+      assert.deepEqual(spiffeIdsOf(new X509Certificate(chain[0]!)), ['spiffe://cluster.local/ns/ns9/sa/sa9']);
+      assert.match(openssl(dir.path, chain), /OK/);
+      await assert.rejects(citadel.rotateRoot(), /plugged-in CA is not rotated/);
+    } finally {
+      await citadel.stop();
+      await dir.cleanup();
+    }
+  });
+
+  it('refuses to start with a key that does not match the certificate', async () => {
+    const dir = await tempDir('citadel-badplug');
+    const key = await generateKey({ algorithm: 'ECDSA' });
+    const other = await generateKey({ algorithm: 'ECDSA' });
+    const rootPem = createSelfSignedCa({ key, organization: 'x', ttlMs: DAY });
+    writeFileSync(path.join(dir.path, 'c.pem'), rootPem);
+    writeFileSync(path.join(dir.path, 'k.pem'), privateKeyPem(other));
+    const citadel = createCitadel({
+      grpcPort: 0,
+      monitoringPort: 0,
+      plugged: {
+        signingCert: path.join(dir.path, 'c.pem'),
+        signingKey: path.join(dir.path, 'k.pem'),
+        rootCert: path.join(dir.path, 'c.pem'),
+      },
+      logger: silentLogger,
+    });
+    await assert.rejects(citadel.start(), /ca-key.pem does not match ca-cert.pem/);
+    await citadel.stop();
+    await dir.cleanup();
+  });
+});
