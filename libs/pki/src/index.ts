@@ -32,6 +32,16 @@ export {
   privateKeyPem,
   spkiDer,
 } from './keys.js';
+export {
+  certDirFiles,
+  checkPeer,
+  type MtlsFiles,
+  type MtlsServer,
+  mtlsChannelCredentials,
+  mtlsServerCredentials,
+  type PeerPolicy,
+  spiffeInterceptor,
+} from './mtls.js';
 export { type PemBlock, pemDecodeAll, pemEncode, splitCertificates } from './pem.js';
 export { MemoryCertificateProvider } from './provider.js';
 export {

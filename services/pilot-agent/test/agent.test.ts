@@ -14,7 +14,7 @@ import { spiffeIdsOf } from '@keel/pki';
 import { serviceClient, unpackAny } from '@keel/proto';
 import { silentLogger } from '@keel/runtime';
 import { type TempDir, tempDir, waitFor } from '@keel/testing';
-import { type Agent, buildNode, createAgent, SECRET_TYPE_URL } from '../src/index.js';
+import { type Agent, buildNode, createAgent, decodeBootstrapJson, SECRET_TYPE_URL } from '../src/index.js';
 
 interface SdsResponse {
   version_info: string;
@@ -176,8 +176,20 @@ describe('pilot-agent with Citadel', () => {
     const b = JSON.parse(readFileSync(f('grpc-bootstrap.json'), 'utf8'));
     assert.equal(b.node.id, 'sidecar~10.0.0.1~test.ns1~ns1.svc.cluster.local');
     assert.equal(b.certificate_providers.default.config.certificate_file, f('certs/cert-chain.pem'));
-    const envoyBootstrap = JSON.parse(readFileSync(f('proxy/envoy-rev0.json'), 'utf8'));
-    assert.equal(envoyBootstrap.node.id, b.node.id);
+    const text = readFileSync(f('proxy/envoy-rev0.json'), 'utf8');
+    const decoded = decodeBootstrapJson(text);
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.errors.join('\n'));
+    assert.equal((decoded.value.message as unknown as { node: { id: string } }).node.id, b.node.id);
+    const broken = JSON.parse(text);
+    broken.staticResources.clusters[0].connectTimeout = 'soon';
+    broken.admin.bogus = 1;
+    assert.deepEqual(decodeBootstrapJson(JSON.stringify(broken)), {
+      ok: false,
+      errors: [
+        'Bootstrap.staticResources.clusters[0].connectTimeout: \'soon\' is not a duration like "1.5s"',
+        'Bootstrap.admin.bogus: no such field in envoy.config.bootstrap.v3.Admin',
+      ],
+    });
   });
 
   it('answers readiness, app probes, Prometheus stats and /quitquitquit', async () => {

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects, type XdsNackEvent } from '@keel/bus';
 import { createMcpSink, type McpUpdate } from '@keel/mcp';
+import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki';
 import { shortTypeName } from '@keel/proto';
 import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
@@ -22,6 +23,8 @@ export interface PilotOptions {
   host?: string;
   /** xDS gRPC port (15010); 0 picks a free one. */
   grpcPort: number;
+  /** mTLS xDS (15011) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
+  secure?: { port: number; certDir: string; trustDomain: string };
   /** Debug HTTP port (8080). */
   httpPort: number;
   /** Monitoring port (15014): /metrics and the same debug routes. */
@@ -46,6 +49,8 @@ export interface PilotOptions {
 
 export interface PilotPorts {
   grpcPort: number;
+  /** Bound only with `secure`. */
+  secureGrpcPort?: number;
   httpPort: number;
   monitoringPort: number;
 }
@@ -65,11 +70,13 @@ export interface Pilot {
 
 const emptyPush = () => buildPushContext({ version: '', byKind: new Map(), mesh: meshViewOf() });
 
-function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+function bindGrpc(
+  server: grpc.Server,
+  address: string,
+  credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
-      e ? reject(e) : resolve(port),
-    ),
+    server.bindAsync(address, credentials, (e, port) => (e ? reject(e) : resolve(port))),
   );
 }
 
@@ -91,6 +98,7 @@ export function createPilot(options: PilotOptions): Pilot {
   let stopped = false;
   let bus: Bus | undefined;
   let unreply: (() => void) | undefined;
+  let mtls: MtlsServer | undefined;
 
   async function runPush(req: PushRequest): Promise<void> {
     const waitedMs = Date.now() - req.start;
@@ -233,11 +241,17 @@ export function createPilot(options: PilotOptions): Pilot {
     ready,
     async start() {
       const grpcPort = await bindGrpc(grpcServer, `${host}:${options.grpcPort}`);
+      let secureGrpcPort: number | undefined;
+      if (options.secure) {
+        const { port, certDir, trustDomain } = options.secure;
+        mtls = await mtlsServerCredentials(certDirFiles(certDir), { trustDomain }, log);
+        secureGrpcPort = await bindGrpc(grpcServer, `${host}:${port}`, mtls.credentials);
+      }
       const monitoringPort = (await monitoring.start()).port;
       const httpPort = (await http.start()).port;
       sink.start();
       if (options.natsUrl) connectNats(options.natsUrl);
-      return { grpcPort, httpPort, monitoringPort };
+      return { grpcPort, httpPort, monitoringPort, ...(secureGrpcPort ? { secureGrpcPort } : {}) };
     },
     async stop() {
       stopped = true;
@@ -255,6 +269,7 @@ export function createPilot(options: PilotOptions): Pilot {
         });
       });
       await Promise.all([monitoring.stop(), http.stop()]);
+      mtls?.close();
       unreply?.();
       await bus?.close();
     },
