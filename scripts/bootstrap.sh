@@ -32,5 +32,7 @@ fi
 
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v nats-server >/dev/null 2>&1 || need_root_apt nats-server
+command -v openssl >/dev/null 2>&1 || need_root_apt openssl
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need_root_apt python3-grpcio
 
 pnpm install --frozen-lockfile --reporter=silent
