@@ -67,6 +67,12 @@ try {
   print(
     `  pilot   xDS      ${h}:${ports.pilotGrpc}  debug http://${h}:${ports.pilotHttp}/debug/syncz   monitoring http://${h}:${ports.pilotMonitoring}/metrics`,
   );
+  print(
+    `  citadel CA       ${h}:${ports.citadelGrpc}  monitoring http://${h}:${ports.citadelMonitoring}/metrics  (CA in ${join(stateDir, 'ca')})`,
+  );
+  print(
+    `  pilot-agent      productpage: status http://${h}:${ports.agentStatus}/healthz/ready  certs and bootstraps in ${join(stateDir, 'workloads/productpage')}`,
+  );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (f.demo) {
     backends = await startBackends(LOCAL_WORKLOADS, LOCAL_PORT);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { startIdentity } from './identity.js';
 import { type Child, formatLine, startChild } from './supervisor.js';
 
 export interface LocalPorts {
@@ -12,6 +13,9 @@ export interface LocalPorts {
   pilotGrpc: number;
   pilotHttp: number;
   pilotMonitoring: number;
+  citadelGrpc: number;
+  citadelMonitoring: number;
+  agentStatus: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -23,6 +27,9 @@ export const DEFAULT_PORTS: LocalPorts = {
   pilotGrpc: 15010,
   pilotHttp: 8080,
   pilotMonitoring: 15015,
+  citadelGrpc: 8060,
+  citadelMonitoring: 15016,
+  agentStatus: 15020,
 };
 
 export interface LocalPlane {
@@ -202,6 +209,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     );
     children.push(pilot);
     await pilot.waitForLog('pilot listening', 20_000);
+    await startIdentity({ root, stateDir: opts.stateDir, host, ports, natsUrl, children, out });
     return { ports, children, stop };
   } catch (err) {
     await stop();
