@@ -7,7 +7,8 @@ import type { LocalPorts } from './runner.js';
 import { type Child, startChild } from './supervisor.js';
 
 export interface IdentityContext {
-  root: string;
+  citadelMain: string;
+  agentMain: string;
   stateDir: string;
   host: string;
   ports: LocalPorts;
@@ -40,7 +41,7 @@ export function ensureTokens(stateDir: string): Record<string, string> {
 }
 
 export async function startIdentity(ctx: IdentityContext): Promise<void> {
-  const { root, stateDir, host, ports, out } = ctx;
+  const { stateDir, host, ports, out } = ctx;
   const node = process.execPath;
   const tokens = ensureTokens(stateDir);
   const caDir = join(stateDir, 'ca');
@@ -48,7 +49,7 @@ export async function startIdentity(ctx: IdentityContext): Promise<void> {
     'citadel',
     node,
     [
-      join(root, 'services/citadel/dist/src/main.js'),
+      ctx.citadelMain,
       '--ca-dir',
       caDir,
       '--token-file',
@@ -73,7 +74,7 @@ export async function startIdentity(ctx: IdentityContext): Promise<void> {
     'agent',
     node,
     [
-      join(root, 'services/pilot-agent/dist/src/main.js'),
+      ctx.agentMain,
       'proxy',
       'sidecar',
       '--discoveryAddress',

@@ -209,7 +209,16 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     );
     children.push(pilot);
     await pilot.waitForLog('pilot listening', 20_000);
-    await startIdentity({ root, stateDir: opts.stateDir, host, ports, natsUrl, children, out });
+    await startIdentity({
+      citadelMain: join(root, 'services/citadel/dist/src/main.js'),
+      agentMain: join(root, 'services/pilot-agent/dist/src/main.js'),
+      stateDir: opts.stateDir,
+      host,
+      ports,
+      natsUrl,
+      children,
+      out,
+    });
     return { ports, children, stop };
   } catch (err) {
     await stop();

@@ -220,6 +220,16 @@ export function createCitadel(opts: CitadelOptions): Citadel {
     await installAuthority(await rotateSelfSignedCa(selfSigned, previous), previous);
   }
 
+  /** Another replica rotated the root in istio-ca-secret: sign with what is stored now. */
+  async function reloadStored(): Promise<void> {
+    if (!selfSigned || !ca) return;
+    const { ca: stored } = await loadSelfSignedCa(selfSigned);
+    if (fingerprint(stored.rootPem()) === fingerprint(ca.rootPem())) return;
+    await installAuthority(stored); // the rotating replica announced it
+    log.info({ root: fingerprint(stored.rootPem()) }, 'root reloaded from the store');
+    events.emit('root', stored);
+  }
+
   const checkRoot = (): void => {
     if (!selfSigned || !ca) return;
     if (rootNeedsRotation(ca, opts.rootGraceRatio ?? 0.2))
@@ -282,6 +292,7 @@ export function createCitadel(opts: CitadelOptions): Citadel {
           identity: opts.podName ?? `${hostname()}-${process.pid}`,
           metrics,
           logger: log.child({ part: 'secrets' }),
+          onCaSecretChange: () => void reloadStored().catch((e) => log.error({ err: e }, 'CA reload failed')),
         });
         events.on('root', () => secrets?.resync());
         await secrets.start();

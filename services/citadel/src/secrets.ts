@@ -26,6 +26,8 @@ export interface SecretControllerOptions {
   identity: string;
   metrics: CitadelMetrics;
   logger: Logger;
+  /** Called when istio-ca-secret changes (another replica rotated the root). */
+  onCaSecretChange?: () => void;
 }
 
 export interface SecretController {
@@ -72,6 +74,10 @@ export function createSecretController(opts: SecretControllerOptions): SecretCon
     else schedule(o.metadata!.namespace!, o.metadata!.name!);
   });
   const secrets = informer('/api/v1/secrets', (type, o) => {
+    if (o.metadata?.name === 'istio-ca-secret' && o.metadata.namespace === opts.citadelNamespace) {
+      if (type === 'update') opts.onCaSecretChange?.();
+      return;
+    }
     if (o.type !== SECRET_TYPE) return;
     const sa = (o.metadata?.annotations as Record<string, string> | undefined)?.[SA_ANNOTATION];
     if (sa && type === 'delete') {

@@ -167,6 +167,9 @@ describe('citadel in Kubernetes mode', () => {
         timeoutMs: 5000,
       },
     );
+    const follower = citadels.find((c) => c !== lead)!;
+    await waitFor(() => follower.authority().rootPem() === lead.authority().rootPem(), { timeoutMs: 5000 });
+    assert.equal(follower.authority().trustBundle().join(''), bundle);
     const rotated = await getObject(kube, secretPath('ns1', 'istio.sa1'));
     const leaf = new X509Certificate(pem(rotated, 'cert-chain.pem'));
     assert.equal(leaf.verify(new X509Certificate(lead.authority().rootPem()).publicKey), true);
