@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { caSigning } from './ca-signing.js';
 import { galleyFileLatency } from './galley-file-latency.js';
 import { galleyIngest } from './galley-ingest.js';
 import { formatTable } from './table.js';
@@ -11,7 +12,7 @@ import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
 
-const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench];
+const ALL: Benchmark[] = [galleyIngest, galleyFileLatency, xdsCost, xdsBench, caSigning];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Args {

@@ -1,6 +1,6 @@
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import type { Result } from '@keel/runtime';
-import { buildCertificate, fingerprint, type Issuer, issuerFrom } from './cert.js';
+import { buildCertificate, fingerprint, type Issuer, issuerFrom, newSerialNumber } from './cert.js';
 import type { SanSpec } from './extensions.js';
 import { splitCertificates } from './pem.js';
 
@@ -24,7 +24,12 @@ export interface IssueRequest extends SanSpec {
 
 export interface IssuedCertificate {
   certPem: string;
-  cert: X509Certificate;
+  /** Parsed on first use (parsing costs about as much as signing). */
+  readonly cert: X509Certificate;
+  /** Upper-case hex, as X509Certificate.serialNumber prints it. */
+  serialNumber: string;
+  /** notAfter as encoded (whole seconds). */
+  notAfter: Date;
   /** Leaf first, then the signing CA and intermediates, root last. */
   chain: string[];
 }
@@ -99,11 +104,14 @@ export class CertificateAuthority {
   /** Signs a leaf for `spki` with the given names, valid from now for `ttlMs` (Istio's NotBefore). */
   issue(req: IssueRequest): IssuedCertificate {
     const now = req.now ?? new Date();
+    const serial = newSerialNumber();
+    const notAfter = new Date(Math.floor((now.getTime() + req.ttlMs) / 1000) * 1000);
     const certPem = buildCertificate(
       {
         spki: req.spki,
+        serial,
         notBefore: now,
-        notAfter: new Date(now.getTime() + req.ttlMs),
+        notAfter,
         isCA: false,
         ...(req.uris ? { uris: req.uris } : {}),
         ...(req.dnsNames ? { dnsNames: req.dnsNames } : {}),
@@ -111,7 +119,17 @@ export class CertificateAuthority {
       },
       this.issuer,
     );
-    return { certPem, cert: new X509Certificate(certPem), chain: [certPem, ...this.chainTail] };
+    let parsed: X509Certificate | undefined;
+    return {
+      certPem,
+      get cert() {
+        parsed ??= new X509Certificate(certPem);
+        return parsed;
+      },
+      serialNumber: serial.toString('hex').toUpperCase(),
+      notAfter,
+      chain: [certPem, ...this.chainTail],
+    };
   }
 
   /** The active root PEM. */

@@ -44,6 +44,8 @@ export interface Issuer {
 }
 
 export interface CertificateSpec extends SanSpec {
+  /** Serial number bytes (positive); a random 128-bit one when absent. */
+  serial?: Buffer;
   /** SubjectPublicKeyInfo DER of the key being certified. */
   spki: Buffer;
   subject?: NameSpec;
@@ -92,7 +94,8 @@ export function issuerFrom(certPem: string, key: KeyObject): Issuer {
   };
 }
 
-function serialNumber(): Buffer {
+/** A random positive 128-bit serial number. */
+export function newSerialNumber(): Buffer {
   const b = randomBytes(16);
   b[0] = (b[0]! & 0x7f) | 0x01;
   return b;
@@ -125,7 +128,7 @@ export function buildCertificate(spec: CertificateSpec, issuer: Issuer | { selfK
   if (san) extensions.push(san);
   const tbs = seq([
     explicit(0, smallInt(2)),
-    uint(serialNumber()),
+    uint(spec.serial ?? newSerialNumber()),
     algorithm,
     self ? subject : fromDer(issuer.subjectDer),
     seq([time(spec.notBefore), time(spec.notAfter)]),

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import type { Result } from '@keel/runtime';
+import forge from 'node-forge';
 import {
   bin,
   bitStringBytes,
@@ -19,6 +20,7 @@ import {
 import { buildName, type NameSpec, type SanSpec, subjectAltNameExtension } from './extensions.js';
 import { signatureAlgorithm, signWith, spkiDer } from './keys.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
+import { readChildren, readTlv } from './tlv.js';
 
 /** A CSR larger than this is refused before parsing. */
 export const MAX_CSR_BYTES = 16 * 1024;
@@ -62,17 +64,25 @@ export function parseCsr(pem: string): Result<ParsedCsr, string> {
   if (blocks.length !== 1)
     return { ok: false, errors: 'CSR must be exactly one PEM CERTIFICATE REQUEST block' };
   try {
-    const top = children(fromDer(blocks[0]!.der), 'CertificationRequest');
-    if (top.length !== 3) throw new Error('CertificationRequest must have 3 elements');
-    const info = children(top[0], 'CertificationRequestInfo');
-    if (info.length < 3) throw new Error('CertificationRequestInfo is incomplete');
-    const spki = toDer(info[2]!);
+    const der = blocks[0]!.der;
+    const outer = readTlv(der, 0);
+    if (outer.tag !== 0x30 || outer.raw.length !== der.length) throw new Error('not a DER SEQUENCE');
+    const top = readChildren(outer.content, 3);
+    if (top.length !== 3 || top[0]!.tag !== 0x30 || top[1]!.tag !== 0x30 || top[2]!.tag !== 0x03)
+      throw new Error('CertificationRequest must be SEQUENCE { info, algorithm, BIT STRING }');
+    const info = readChildren(top[0]!.content, 4);
+    if (info.length < 3 || info[2]!.tag !== 0x30) throw new Error('CertificationRequestInfo is incomplete');
+    const spki = Buffer.from(info[2]!.raw);
     const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
-    const algOid = oidOf(children(top[1], 'signatureAlgorithm')[0], 'signature algorithm');
+    const algId = readChildren(top[1]!.content, 2)[0];
+    if (algId?.tag !== 0x06) throw new Error('signature algorithm is not an OID');
+    const algOid = forge.asn1.derToOid(bin(algId.content));
     const digest = SIGNATURE_DIGESTS[algOid];
     if (digest === undefined) throw new Error(`unsupported signature algorithm ${algOid}`);
-    const signature = bitStringBytes(top[2], 'signature');
-    if (!verify(digest, toDer(top[0]!), publicKey, signature)) throw new Error('signature does not verify');
+    const sigBits = top[2]!.content;
+    if (sigBits[0] !== 0) throw new Error('signature has unused bits');
+    if (!verify(digest, top[0]!.raw, publicKey, sigBits.subarray(1)))
+      throw new Error('signature does not verify');
     const type = publicKey.asymmetricKeyType;
     if (type === 'rsa' && (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
       throw new Error('RSA keys must have at least 2048 bits');
