@@ -14,10 +14,11 @@ import {
   certDirFiles,
   createSelfSignedCa,
   generateKey,
-  mtlsChannelCredentials,
+  mtlsChannel,
   privateKeyPem,
   spiffeIdsOf,
 } from '@keel/pki';
+import { serviceClient } from '@keel/proto';
 import { type TempDir, tempDir, waitFor } from '@keel/testing';
 import {
   firstCds,
@@ -67,6 +68,7 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
   let dir: TempDir;
   let citadel: StartedProcess;
   let pilotAgent: StartedProcess;
+  let galleyAgent: StartedProcess;
   let appAgent: StartedProcess;
   let galley: GalleyProcess;
   let pilot: PilotProcess;
@@ -78,9 +80,10 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
     dir = await tempDir('e2e-identity');
     writeFileSync(
       d('tokens'),
-      'tok-pilot istio-system istio-pilot-service-account\ntok-app default productpage\n',
+      'tok-pilot istio-system istio-pilot-service-account\ntok-galley istio-system istio-galley-service-account\ntok-app default productpage\n',
     );
     writeFileSync(d('pilot-token'), 'tok-pilot\n');
+    writeFileSync(d('galley-token'), 'tok-galley\n');
     writeFileSync(d('app-token'), 'tok-app\n');
     mkdirSync(d('mesh'));
     port = await freePortOn([DETAILS.ip]);
@@ -101,10 +104,24 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
       namespace: 'istio-system',
       discoveryAddress: '127.0.0.1:15010',
     });
-    galley = await startGalley({ configDir: d('mesh'), meshConfig: localMesh.meshConfig() });
+    galleyAgent = await startAgentProcess({
+      dir: d('galley'),
+      caAddress,
+      caRoot: d('ca', 'root-cert.pem'),
+      tokenFile: d('galley-token'),
+      podName: 'istio-galley-0',
+      namespace: 'istio-system',
+      discoveryAddress: '127.0.0.1:15010',
+    });
+    // Control-plane security: Galley serves MCP over mTLS, Pilot reaches it with its own certificate.
+    galley = await startGalley({
+      configDir: d('mesh'),
+      meshConfig: localMesh.meshConfig(),
+      extraArgs: ['--cert-dir', d('galley', 'certs')],
+    });
     pilot = await startPilot({
       mcpAddress: galley.mcpAddress,
-      extraArgs: ['--cert-dir', d('pilot', 'certs'), '--secure-grpc-port', '0'],
+      extraArgs: ['--cert-dir', d('pilot', 'certs'), '--secure-grpc-port', '0', '--mcp-tls'],
     });
     appAgent = await startAgentProcess({
       dir: d('app'),
@@ -126,7 +143,7 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
   });
 
   after(async () => {
-    for (const p of [appAgent, pilot, galley, pilotAgent, citadel]) await p?.stop();
+    for (const p of [appAgent, pilot, galley, galleyAgent, pilotAgent, citadel]) await p?.stop();
     await backends?.stop();
     await dir?.cleanup();
   });
@@ -168,8 +185,10 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
     const securePort = pilot.listening.secureGrpcPort as number;
     assert.ok(securePort > 0, 'pilot bound 15011');
     const address = `127.0.0.1:${securePort}`;
-    const creds = await mtlsChannelCredentials(certDirFiles(d('app', 'certs')), [PILOT_ID]);
-    assert.ok((await firstCds(address, creds, nodeIdFor('mtls-client'))) > 0);
+    const client = mtlsChannel(certDirFiles(d('app', 'certs')), [PILOT_ID]);
+    await client.start();
+    assert.ok((await firstCds(address, client.credentials, nodeIdFor('mtls-client'))) > 0);
+    client.close();
 
     const root = readFileSync(d('ca', 'root-cert.pem'));
     const checkPilot = { checkServerIdentity: () => undefined };
@@ -190,6 +209,28 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
       firstCds(address, foreignCreds, nodeIdFor('foreign')),
       (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE,
     );
+  });
+
+  it("Galley's MCP takes only mTLS clients: Pilot synced over it, a client without a certificate is refused", async () => {
+    const syncz = (await pilot.get(pilot.httpPort, '/ready')).status;
+    assert.equal(syncz, 200, 'pilot synced from galley over mTLS');
+    const Client = serviceClient('istio.mcp.v1alpha1.ResourceSource');
+    const plain = new Client(
+      galley.mcpAddress,
+      grpc.credentials.createSsl(readFileSync(d('ca', 'root-cert.pem')), null, null, {
+        checkServerIdentity: () => undefined,
+      }),
+    );
+    const call = (
+      plain as unknown as { EstablishResourceStream(): grpc.ClientDuplexStream<unknown, unknown> }
+    ).EstablishResourceStream();
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      call.on('error', resolve);
+      call.on('data', () => {});
+      call.write({ collection: 'istio/networking/v1alpha3/virtualservices' });
+    });
+    plain.close();
+    assert.equal(err.code, grpc.status.UNAVAILABLE);
   });
 
   it('the gRPC bootstrap is accepted by gRPC C-core (python3-grpcio), which then routes with Pilot config', async () => {

@@ -35,9 +35,10 @@ export {
 export {
   certDirFiles,
   checkPeer,
+  type MtlsClient,
   type MtlsFiles,
   type MtlsServer,
-  mtlsChannelCredentials,
+  mtlsChannel,
   mtlsServerCredentials,
   type PeerPolicy,
   spiffeInterceptor,

@@ -87,21 +87,25 @@ export async function mtlsServerCredentials(
   };
 }
 
+export interface MtlsClient {
+  /** Usable at once: connections wait until `start()` has loaded the files. */
+  credentials: grpc.ChannelCredentials;
+  /** Loads the files and follows changes (renewals swap the certificate without reconnecting). */
+  start(): Promise<void>;
+  close(): void;
+}
+
 /**
  * Channel credentials presenting the files' certificate, checking the server against their roots and,
- * instead of a DNS name, by SPIFFE identity (one of `serverIds`, e.g. Pilot's service account).
+ * instead of a DNS name, by SPIFFE identity (one of `serverIds`, e.g. Galley's or Pilot's service account).
  */
-export async function mtlsChannelCredentials(
+export function mtlsChannel(
   files: MtlsFiles,
   serverIds: readonly string[],
-): Promise<grpc.ChannelCredentials> {
-  const { readFile } = await import('node:fs/promises');
-  const [chain, key, root] = await Promise.all([
-    readFile(files.certChainFile),
-    readFile(files.keyFile),
-    readFile(files.rootCertFile),
-  ]);
-  return grpc.credentials.createSsl(root, key, chain, {
+  logger: Logger = silentLogger,
+): MtlsClient {
+  const provider = new MemoryCertificateProvider();
+  const credentials = grpc.experimental.createCertificateProviderChannelCredentials(provider, provider, {
     checkServerIdentity: (_host, cert) => {
       const ids = spiffeIdsOf(new X509Certificate(cert.raw));
       return ids.some((id) => serverIds.includes(id))
@@ -109,4 +113,21 @@ export async function mtlsChannelCredentials(
         : new Error(`server identity ${ids.join(',') || '(none)'} is not ${serverIds.join(' or ')}`);
     },
   });
+  let watcher: { close(): void } | undefined;
+  return {
+    credentials,
+    async start() {
+      const w = await watchTlsFiles({
+        certFile: files.certChainFile,
+        keyFile: files.keyFile,
+        caFile: files.rootCertFile,
+        logger,
+        onChange: (m) => provider.update({ certChainPem: m.cert, keyPem: m.key, caPem: m.ca ?? '' }),
+      });
+      watcher = w;
+      const m = w.current();
+      provider.update({ certChainPem: m.cert, keyPem: m.key, caPem: m.ca ?? '' });
+    },
+    close: () => watcher?.close(),
+  };
 }

@@ -8,6 +8,7 @@ import { type TempDir, tempDir } from '@keel/testing';
 import {
   buildCertificate,
   CertificateAuthority,
+  checkPeer,
   createCsr,
   createSelfSignedCa,
   generateKey,
@@ -200,5 +201,27 @@ describe('SPIFFE ids', () => {
     assert.equal(parseSpiffeId('spiffe://td/ns/a').ok, false);
     assert.equal(parseSpiffeId('https://td/ns/a/sa/b').ok, false);
     assert.equal(parseSpiffeId('spiffe://td/ns/A_/sa/b').ok, false);
+  });
+});
+
+describe('mTLS peer policy', () => {
+  it('accepts a SPIFFE id of the trust domain (or the allow list) and names every refusal', async () => {
+    const ca = await selfSignedCa('ECDSA');
+    const key = await generateKey({ algorithm: 'ECDSA' });
+    const leaf = (uris: string[]) =>
+      new X509Certificate(ca.issue({ spki: spkiDer(key), uris, ttlMs: DAY }).certPem).raw;
+    const mesh = leaf([spiffeId('cluster.local', 'default', 'productpage')]);
+    assert.equal(checkPeer(mesh, { trustDomain: 'cluster.local' }), undefined);
+    assert.equal(checkPeer(undefined, { trustDomain: 'cluster.local' }), 'no verified client certificate');
+    assert.equal(
+      checkPeer(leaf([]), { trustDomain: 'cluster.local' }),
+      'the client certificate has no SPIFFE identity',
+    );
+    assert.match(
+      checkPeer(leaf([spiffeId('other.domain', 'default', 'x')]), { trustDomain: 'cluster.local' }) ?? '',
+      /is not allowed/,
+    );
+    const allowed = ['spiffe://cluster.local/ns/istio-system/sa/istio-pilot-service-account'];
+    assert.match(checkPeer(mesh, { trustDomain: 'cluster.local', allowed }) ?? '', /is not allowed/);
   });
 });

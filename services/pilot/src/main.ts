@@ -10,6 +10,16 @@ const pilot = createPilot({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
+  ...(f['mcp-tls'] && f['cert-dir']
+    ? {
+        mcpTls: {
+          certDir: f['cert-dir'],
+          galleyIdentity:
+            f['galley-identity'] ??
+            `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
+        },
+      }
+    : {}),
   ...(f['cert-dir']
     ? { secure: { port: f['secure-grpc-port'], certDir: f['cert-dir'], trustDomain: f['trust-domain'] } }
     : {}),

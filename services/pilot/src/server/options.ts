@@ -14,6 +14,15 @@ export const pilotFlags = defineFlags({
     help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15011',
   },
   'trust-domain': { type: 'string', default: 'cluster.local', help: 'Trust domain of clients on 15011' },
+  'mcp-tls': {
+    type: 'boolean',
+    default: false,
+    help: "Reach Galley's MCP over mTLS with the --cert-dir files",
+  },
+  'galley-identity': {
+    type: 'string',
+    help: 'SPIFFE id Galley must present under --mcp-tls (default .../ns/istio-system/sa/istio-galley-service-account)',
+  },
   'http-port': { type: 'number', default: 8080, help: 'Debug HTTP port: /ready, /debug/*' },
   'monitoring-port': { type: 'number', default: 15014, help: 'Monitoring port: /metrics and /debug/*' },
   domain: { type: 'string', default: 'cluster.local', help: 'Kubernetes DNS domain' },

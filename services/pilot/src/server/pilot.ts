@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects, type XdsNackEvent } from '@keel/bus';
 import { createMcpSink, type McpUpdate } from '@keel/mcp';
-import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki';
+import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { shortTypeName } from '@keel/proto';
 import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
@@ -25,6 +25,8 @@ export interface PilotOptions {
   grpcPort: number;
   /** mTLS xDS (15011) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
   secure?: { port: number; certDir: string; trustDomain: string };
+  /** Galley's MCP over mTLS: the `certDir` files, Galley checked by SPIFFE id. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
   /** Debug HTTP port (8080). */
   httpPort: number;
   /** Monitoring port (15014): /metrics and the same debug routes. */
@@ -138,8 +140,12 @@ export function createPilot(options: PilotOptions): Pilot {
     start: Date.now(),
   });
 
+  const mcpClient = options.mcpTls
+    ? mtlsChannel(certDirFiles(options.mcpTls.certDir), [options.mcpTls.galleyIdentity], log)
+    : undefined;
   const sink = createMcpSink({
     address: options.mcpAddress,
+    ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
     collections: pilotCollections(),
     sinkId: pilotId,
     logger: log,
@@ -249,6 +255,7 @@ export function createPilot(options: PilotOptions): Pilot {
       }
       const monitoringPort = (await monitoring.start()).port;
       const httpPort = (await http.start()).port;
+      await mcpClient?.start();
       sink.start();
       if (options.natsUrl) connectNats(options.natsUrl);
       return { grpcPort, httpPort, monitoringPort, ...(secureGrpcPort ? { secureGrpcPort } : {}) };
@@ -270,6 +277,7 @@ export function createPilot(options: PilotOptions): Pilot {
       });
       await Promise.all([monitoring.stop(), http.stop()]);
       mtls?.close();
+      mcpClient?.close();
       unreply?.();
       await bus?.close();
     },
