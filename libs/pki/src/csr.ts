@@ -3,14 +3,11 @@ import type { Result } from '@keel/runtime';
 import forge from 'node-forge';
 import {
   bin,
-  bitStringBytes,
   bits,
-  children,
   fromDer,
   implicitConstructed,
   Oids,
   oid,
-  oidOf,
   SIGNATURE_DIGESTS,
   seq,
   set,
