@@ -2,7 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { startIdentity } from './identity.js';
+import {
+  CONTROL_PLANE_WORKLOADS,
+  type IdentityContext,
+  startAgent,
+  startCitadel,
+  startDemoAgent,
+} from './identity.js';
 import { type Child, formatLine, startChild } from './supervisor.js';
 
 export interface LocalPorts {
@@ -16,6 +22,7 @@ export interface LocalPorts {
   citadelGrpc: number;
   citadelMonitoring: number;
   agentStatus: number;
+  pilotSecureGrpc: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -30,6 +37,7 @@ export const DEFAULT_PORTS: LocalPorts = {
   citadelGrpc: 8060,
   citadelMonitoring: 15016,
   agentStatus: 15020,
+  pilotSecureGrpc: 15011,
 };
 
 export interface LocalPlane {
@@ -118,6 +126,8 @@ export interface StartLocalOptions {
   ports: LocalPorts;
   print: (line: string) => void;
   color: boolean;
+  /** Galley's MCP and pilot's 15011 over mTLS with Citadel-issued certificates. */
+  controlPlaneSecurity?: boolean;
 }
 
 /** Starts nats-server, galley and pilot as separate processes on loopback, in dependency order. */
@@ -162,6 +172,23 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     const natsUrl = `nats://${host}:${ports.nats}`;
     const node = process.execPath;
     const cert = ensureWebhookCert(join(opts.stateDir, 'certs'));
+    const identity: IdentityContext = {
+      citadelMain: join(root, 'services/citadel/dist/src/main.js'),
+      agentMain: join(root, 'services/pilot-agent/dist/src/main.js'),
+      stateDir: opts.stateDir,
+      host,
+      ports,
+      natsUrl,
+      children,
+      out,
+    };
+    // Citadel first: with control-plane security, galley and pilot serve with agent-held certificates.
+    await startCitadel(identity);
+    const certDirs: Record<string, string> = {};
+    if (opts.controlPlaneSecurity) {
+      for (const w of CONTROL_PLANE_WORKLOADS)
+        certDirs[w.name] = await startAgent(identity, { ...w, statusPort: 0 });
+    }
     const galley = startChild(
       'galley',
       node,
@@ -182,6 +209,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
         '--nats-url',
         natsUrl,
         ...(cert ? ['--tls-cert', cert.cert, '--tls-key', cert.key] : []),
+        ...(certDirs.galley ? ['--cert-dir', certDirs.galley] : []),
       ],
       out('galley'),
     );
@@ -204,21 +232,15 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
         String(ports.pilotMonitoring),
         '--nats-url',
         natsUrl,
+        ...(certDirs.pilot
+          ? ['--cert-dir', certDirs.pilot, '--secure-grpc-port', String(ports.pilotSecureGrpc), '--mcp-tls']
+          : []),
       ],
       out('pilot'),
     );
     children.push(pilot);
     await pilot.waitForLog('pilot listening', 20_000);
-    await startIdentity({
-      citadelMain: join(root, 'services/citadel/dist/src/main.js'),
-      agentMain: join(root, 'services/pilot-agent/dist/src/main.js'),
-      stateDir: opts.stateDir,
-      host,
-      ports,
-      natsUrl,
-      children,
-      out,
-    });
+    await startDemoAgent(identity);
     return { ports, children, stop };
   } catch (err) {
     await stop();
