@@ -56,7 +56,7 @@ const pem = (s: { data?: Record<string, string> } | undefined, key: string) =>
 describe('citadel in Kubernetes mode', () => {
   let kube: KubeTestServer;
   const citadels: Citadel[] = [];
-  const ports: { grpcPort: number }[] = [];
+  const ports: { grpcPort: number; monitoringPort: number }[] = [];
   const make = (podName: string) =>
     createCitadel({
       host: '127.0.0.1',
@@ -178,6 +178,11 @@ describe('citadel in Kubernetes mode', () => {
     await waitFor(async () => (await getObject(kube, secretPath('ns1', 'istio.sa1'))) === undefined, {
       timeoutMs: 5000,
     });
+    const monitoring = ports[citadels.indexOf(lead)]!.monitoringPort;
+    const text = await (await fetch(`http://127.0.0.1:${monitoring}/metrics`)).text();
+    assert.match(text, /citadel_secret_controller_svc_acc_created_cert_count 1\n/);
+    assert.match(text, /citadel_secret_controller_secret_deleted_cert_count 1\n/);
+    assert.match(text, /citadel_secret_controller_svc_acc_deleted_cert_count 1\n/);
   });
 
   it('hands leadership over when the leader stops', async () => {
