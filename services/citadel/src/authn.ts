@@ -25,10 +25,16 @@ export interface Authenticator {
   authenticate(call: grpc.ServerUnaryCall<unknown, unknown>): Promise<AuthOutcome>;
 }
 
-/** Token lines `TOKEN NAMESPACE SERVICEACCOUNT`; the file is re-read when its mtime changes. */
+/**
+ * Token lines `TOKEN NAMESPACE SERVICEACCOUNT`; the file is re-read when its mtime changes, checked
+ * at most once a second (a stat per call was a tenth of the signing time).
+ */
 export function tokenFileVerifier(file: string, trustDomain: string) {
   let cached: { mtimeMs: number; tokens: Map<string, string> } | undefined;
+  let checkedAt = 0;
   return async (token: string): Promise<string | undefined> => {
+    if (cached && Date.now() - checkedAt < 1000) return cached.tokens.get(token);
+    checkedAt = Date.now();
     const st = await stat(file);
     if (!cached || cached.mtimeMs !== st.mtimeMs) {
       if (st.size > 1024 * 1024) throw new Error(`${file} is larger than 1 MiB`);
