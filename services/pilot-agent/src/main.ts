@@ -41,6 +41,7 @@ const node = buildNode({
   ...(f.domain ? { domain: f.domain } : {}),
   serviceCluster: f.serviceCluster,
   env: process.env,
+  sds: true,
 });
 if (!node.ok) fail(node.errors.join('\n'));
 let probers = {};

@@ -28,6 +28,8 @@ export interface NodeInput {
   env: Record<string, string | undefined>;
   /** Host IPs to append (default: the private IPv4/IPv6 addresses of this host). */
   hostIps?: string[];
+  /** The agent serves SDS: metadata SDS=true tells Pilot to point TLS contexts at it (Istio 1.4). */
+  sds?: boolean;
 }
 
 const PRIVATE = [/^10\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^f[cd][0-9a-f]{2}:/i];
@@ -76,6 +78,7 @@ export function buildNode(input: NodeInput): Result<ProxyNode, string[]> {
   };
   if (env.SERVICE_ACCOUNT && metadata.SERVICE_ACCOUNT === undefined)
     metadata.SERVICE_ACCOUNT = env.SERVICE_ACCOUNT;
+  if (input.sds && metadata.SDS === undefined) metadata.SDS = 'true';
   return {
     ok: true,
     value: {

@@ -16,6 +16,7 @@ const node = (): ProxyNode => {
     ip: '10.1.2.3',
     serviceCluster: 'reviews.bookinfo',
     hostIps: ['10.1.2.3', '192.168.0.9'],
+    sds: true,
     env: {
       POD_NAME: 'reviews-v1-abc',
       POD_NAMESPACE: 'bookinfo',
@@ -48,6 +49,7 @@ describe('node identity', () => {
     assert.equal(n.metadata.INSTANCE_IPS, '10.1.2.3,192.168.0.9');
     assert.equal(n.metadata.CLUSTER_ID, 'Kubernetes');
     assert.equal(n.metadata.SERVICE_ACCOUNT, 'bookinfo-reviews');
+    assert.equal(n.metadata.SDS, 'true');
   });
   it('names a bad ISTIO_METAJSON_ value', () => {
     assert.deepEqual(metadataFromEnv({ ISTIO_METAJSON_LABELS: '{bad' }), {
