@@ -10,6 +10,7 @@ import { toProtoJson } from '@keel/proto';
 import { createMonitoringServer, type Logger, newRegistry } from '@keel/runtime';
 import { Counter, Gauge } from 'prom-client';
 import { type BootstrapOptions, buildBootstrap } from './bootstrap.js';
+import { applyBootstrapOverride } from './bootstrap-check.js';
 import { createEnvoyRunner, type EnvoyRunner } from './envoy.js';
 import { buildGrpcBootstrap } from './grpc-bootstrap.js';
 import type { ProxyNode } from './node.js';
@@ -33,6 +34,8 @@ export interface AgentOptions extends Omit<BootstrapOptions, 'sdsUdsPath'> {
   keyAlgorithm: KeyAlgorithm;
   outputCerts?: string;
   grpcBootstrap?: string;
+  /** JSON merged into the generated bootstrap (ISTIO_BOOTSTRAP_OVERRIDE's file). */
+  bootstrapOverride?: string;
   drainDurationMs: number;
   parentShutdownDurationMs: number;
   proxyLogLevel: string;
@@ -93,8 +96,16 @@ export function createAgent(o: AgentOptions): Agent {
   });
   let envoy: EnvoyRunner | undefined;
   let started = false;
-  const bootstrapJson = (): unknown =>
-    toProtoJson('envoy.config.bootstrap.v3.Bootstrap', buildBootstrap({ ...o, sdsUdsPath: socketPath }));
+  const bootstrapJson = (): unknown => {
+    const generated = toProtoJson(
+      'envoy.config.bootstrap.v3.Bootstrap',
+      buildBootstrap({ ...o, sdsUdsPath: socketPath }),
+    );
+    if (o.bootstrapOverride === undefined) return generated;
+    const merged = applyBootstrapOverride(generated, o.bootstrapOverride);
+    if (!merged.ok) throw new Error(merged.errors.join('\n'));
+    return merged.value;
+  };
   const writeBootstrap = async (epoch: number): Promise<string> => {
     await mkdir(o.configPath, { recursive: true });
     const file = path.join(o.configPath, `envoy-rev${epoch}.json`);
@@ -127,11 +138,12 @@ export function createAgent(o: AgentOptions): Agent {
   return {
     certs,
     async start() {
+      // The bootstrap needs no certificate: written (and any override checked) first.
+      const bootstrapFile = await writeBootstrap(0);
       await mkdir(path.dirname(socketPath), { recursive: true });
       await sds.start();
       const statusPort = (await monitoring.start()).port;
       await certs.start();
-      const bootstrapFile = await writeBootstrap(0);
       if (o.grpcBootstrap) {
         const grpcBootstrap = buildGrpcBootstrap({
           node: o.node,

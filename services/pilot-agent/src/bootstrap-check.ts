@@ -114,3 +114,40 @@ export function decodeBootstrapJson(
   const bytes = type.encode(message).finish();
   return { ok: true, value: { bytes, message: type.decode(bytes) } };
 }
+
+/** Proto merge of JSON: objects merge field by field, repeated fields append, scalars replace. */
+function mergeJson(base: unknown, over: unknown): unknown {
+  if (Array.isArray(base) && Array.isArray(over)) return [...base, ...over];
+  if (
+    base &&
+    over &&
+    typeof base === 'object' &&
+    typeof over === 'object' &&
+    !Array.isArray(base) &&
+    !Array.isArray(over)
+  ) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over as Record<string, unknown>))
+      out[k] = k in out ? mergeJson(out[k], v) : v;
+    return out;
+  }
+  return over;
+}
+
+/**
+ * ISTIO_BOOTSTRAP_OVERRIDE: merges a user's bootstrap JSON into the generated one (proto merge), then
+ * checks the result against the Bootstrap proto; every problem is listed.
+ */
+export function applyBootstrapOverride(base: unknown, overrideText: string): Result<unknown, string[]> {
+  let over: unknown;
+  try {
+    over = JSON.parse(overrideText);
+  } catch (e) {
+    return { ok: false, errors: [`bootstrap override is not JSON: ${(e as Error).message}`] };
+  }
+  const merged = mergeJson(base, over);
+  const check = decodeBootstrapJson(JSON.stringify(merged));
+  return check.ok
+    ? { ok: true, value: merged }
+    : { ok: false, errors: check.errors.map((e) => `bootstrap override: ${e}`) };
+}

@@ -7,7 +7,7 @@ export {
   sdsConfig,
   XDS_CLUSTER,
 } from './bootstrap.js';
-export { decodeBootstrapJson } from './bootstrap-check.js';
+export { applyBootstrapOverride, decodeBootstrapJson } from './bootstrap-check.js';
 export { createEnvoyRunner, type EnvoyOptions, envoyArgs } from './envoy.js';
 export { buildGrpcBootstrap, SERVER_LISTENER_TEMPLATE } from './grpc-bootstrap.js';
 export { buildNode, metadataFromEnv, type ProxyNode, type ProxyType } from './node.js';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // pilot-agent proxy [sidecar|router] --flags...: the istio-proxy container's entrypoint.
+import { readFileSync } from 'node:fs';
 import { createLogger, onShutdown, parseFlags, usage } from '@keel/runtime';
 import { createAgent } from './agent.js';
 import { buildNode, type ProxyType } from './node.js';
@@ -50,6 +51,14 @@ try {
 } catch (e) {
   fail((e as Error).message);
 }
+let bootstrapOverride: string | undefined;
+if (process.env.ISTIO_BOOTSTRAP_OVERRIDE) {
+  try {
+    bootstrapOverride = readFileSync(process.env.ISTIO_BOOTSTRAP_OVERRIDE, 'utf8');
+  } catch (e) {
+    fail(`ISTIO_BOOTSTRAP_OVERRIDE: ${(e as Error).message}`);
+  }
+}
 const istioNamespace = process.env.ISTIO_NAMESPACE ?? 'istio-system';
 const td = f['trust-domain'];
 const agent = createAgent({
@@ -79,6 +88,7 @@ const agent = createAgent({
   keyAlgorithm: keyAlgorithm as 'RSA' | 'ECDSA',
   ...(f['output-certs'] ? { outputCerts: f['output-certs'] } : {}),
   ...(f['grpc-bootstrap'] ? { grpcBootstrap: f['grpc-bootstrap'] } : {}),
+  ...(bootstrapOverride !== undefined ? { bootstrapOverride } : {}),
   drainDurationMs: f.drainDuration,
   parentShutdownDurationMs: f.parentShutdownDuration,
   proxyLogLevel: f.proxyLogLevel,
@@ -89,5 +99,8 @@ const agent = createAgent({
   logger,
 });
 onShutdown(() => agent.stop());
-const started = await agent.start();
+const started = await agent.start().catch(async (e: Error) => {
+  await agent.stop().catch(() => undefined);
+  return fail(e.message);
+});
 logger.info({ ...started, node: node.ok ? node.value.id : '' }, 'pilot-agent ready');

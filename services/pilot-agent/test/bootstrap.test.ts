@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bytesToProtoJson, encodeMessage, findUnknownFields, lookupType } from '@keel/proto';
+import { bytesToProtoJson, encodeMessage, findUnknownFields, lookupType, toProtoJson } from '@keel/proto';
 import {
+  applyBootstrapOverride,
   buildBootstrap,
   buildGrpcBootstrap,
   buildNode,
@@ -159,6 +160,29 @@ describe('Envoy bootstrap v3', () => {
       args.join(' '),
       '-c /etc/istio/proxy/envoy-rev1.json --restart-epoch 1 --drain-time-s 45 --parent-shutdown-time-s 60 --service-cluster reviews.bookinfo --service-node sidecar~1~2~3 --max-obj-name-len 189 --local-address-ip-version v4 --log-format [Envoy (Epoch 1)] [%Y-%m-%d %T.%e][%t][%l][%n] %v -l warning --component-log-level misc:error --concurrency 2',
     );
+  });
+});
+
+describe('ISTIO_BOOTSTRAP_OVERRIDE', () => {
+  it('merges into the generated bootstrap (repeated fields append) and refuses unknown fields', () => {
+    const generated = toProtoJson(
+      'envoy.config.bootstrap.v3.Bootstrap',
+      buildBootstrap({ ...base, node: node() }),
+    ) as any;
+    const extra = {
+      staticResources: { clusters: [{ name: 'extra', connectTimeout: '2s', type: 'STATIC' }] },
+      admin: { address: { socketAddress: { portValue: 15001 } } },
+    };
+    const merged = applyBootstrapOverride(generated, JSON.stringify(extra));
+    assert.ok(merged.ok);
+    const value = merged.value as any;
+    assert.equal(value.staticResources.clusters.length, generated.staticResources.clusters.length + 1);
+    assert.deepEqual(value.admin.address.socketAddress, { address: '127.0.0.1', portValue: 15001 });
+    assert.deepEqual(applyBootstrapOverride(generated, '{"admin":{"nope":1}}'), {
+      ok: false,
+      errors: ['bootstrap override: Bootstrap.admin.nope: no such field in envoy.config.bootstrap.v3.Admin'],
+    });
+    assert.equal(applyBootstrapOverride(generated, '{oops').ok, false);
   });
 });
 
