@@ -43,6 +43,8 @@ export interface AgentOptions extends Omit<BootstrapOptions, 'sdsUdsPath'> {
   concurrency: number;
   terminationDrainMs: number;
   probers?: Record<string, AppProbe>;
+  /** --applicationPorts: a router is ready only with listeners on them. */
+  applicationPorts?: readonly number[];
   /** Called by POST /quitquitquit. */
   onQuit?: () => void;
   logger: Logger;
@@ -112,6 +114,7 @@ export function createAgent(o: AgentOptions): Agent {
     await writeFile(file, `${JSON.stringify(bootstrapJson(), null, 2)}\n`);
     return file;
   };
+  const routerPorts = o.node.type === 'router' ? (o.applicationPorts ?? []) : [];
   const monitoring = createMonitoringServer({
     port: o.statusPort,
     host: o.statusHost ?? '0.0.0.0',
@@ -123,12 +126,14 @@ export function createAgent(o: AgentOptions): Agent {
         agentReady: () => started,
         envoyRunning: () => !!envoy?.running(),
         adminPort: o.adminPort,
+        routerPorts,
       })) === undefined,
     routes: (app) =>
       registerStatusRoutes(app, {
         adminPort: o.adminPort,
         envoyRunning: () => !!envoy?.running(),
         agentReady: () => started,
+        routerPorts,
         probers: o.probers ?? {},
         registry,
         onQuit: o.onQuit ?? (() => process.kill(process.pid, 'SIGTERM')),

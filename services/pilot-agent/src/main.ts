@@ -96,6 +96,7 @@ const agent = createAgent({
   concurrency: f.concurrency,
   terminationDrainMs: f['termination-drain-duration'] * 1000,
   probers,
+  applicationPorts: f.applicationPorts.map(Number).filter((p) => Number.isInteger(p) && p > 0),
   logger,
 });
 onShutdown(() => agent.stop());

@@ -35,6 +35,8 @@ export interface StatusOptions {
   envoyRunning: () => boolean;
   /** Agent-side readiness: certificate in hand. */
   agentReady: () => boolean;
+  /** Routers: ports that must have an Envoy listener (--applicationPorts). */
+  routerPorts?: readonly number[];
   probers: Record<string, AppProbe>;
   registry: Registry;
   onQuit: () => void;
@@ -46,8 +48,14 @@ async function adminGet(port: number, path: string): Promise<string> {
   return res.text();
 }
 
-/** Envoy is ready once it took (or refused) at least one CDS and one LDS update and is LIVE. */
-export async function envoyReady(adminPort: number): Promise<string | undefined> {
+/**
+ * Envoy is ready once it took (or refused) at least one CDS and one LDS update and is LIVE; a router
+ * also needs a listener on each of `routerPorts`.
+ */
+export async function envoyReady(
+  adminPort: number,
+  routerPorts: readonly number[] = [],
+): Promise<string | undefined> {
   const stats = await adminGet(adminPort, '/stats?usedonly');
   const value = (name: string) =>
     Number(new RegExp(`^${name.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(stats)?.[1] ?? 0);
@@ -56,6 +64,16 @@ export async function envoyReady(adminPort: number): Promise<string | undefined>
   if (cds === 0 || lds === 0) return `config not received from Pilot (cds ${cds}, lds ${lds})`;
   const info = JSON.parse(await adminGet(adminPort, '/server_info')) as { state?: string };
   if (info.state !== 'LIVE') return `Envoy state is ${info.state}`;
+  if (routerPorts.length > 0) {
+    const listeners = JSON.parse(await adminGet(adminPort, '/listeners?format=json')) as {
+      listener_statuses?: { local_address?: { socket_address?: { port_value?: number } } }[];
+    };
+    const bound = new Set(
+      (listeners.listener_statuses ?? []).map((l) => l.local_address?.socket_address?.port_value),
+    );
+    const missing = routerPorts.filter((p) => !bound.has(p));
+    if (missing.length > 0) return `no listener yet on application port(s) ${missing.join(', ')}`;
+  }
   return undefined;
 }
 
@@ -118,9 +136,9 @@ export function registerStatusRoutes(app: FastifyInstance, o: StatusOptions): vo
 
 /** Why the proxy is not ready, or undefined when it is. */
 export async function readinessProblem(
-  o: Pick<StatusOptions, 'agentReady' | 'envoyRunning' | 'adminPort'>,
+  o: Pick<StatusOptions, 'agentReady' | 'envoyRunning' | 'adminPort' | 'routerPorts'>,
 ): Promise<string | undefined> {
   if (!o.agentReady()) return 'no workload certificate yet';
-  if (o.envoyRunning()) return envoyReady(o.adminPort).catch((e: Error) => e.message);
+  if (o.envoyRunning()) return envoyReady(o.adminPort, o.routerPorts).catch((e: Error) => e.message);
   return undefined;
 }

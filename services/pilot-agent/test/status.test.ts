@@ -8,8 +8,15 @@ import { envoyReady, parseAppProbers } from '../src/index.js';
 test('Envoy is ready once CDS and LDS updated (or were rejected) and the server is LIVE', async () => {
   let stats = 'cluster_manager.cds.update_success: 0\nlistener_manager.lds.update_success: 0\n';
   let state = 'PRE_INITIALIZING';
+  let ports = [15001];
   const admin = createServer((req, res) => {
-    if (req.url?.startsWith('/stats?usedonly')) res.end(stats);
+    if (req.url === '/listeners?format=json')
+      res.end(
+        JSON.stringify({
+          listener_statuses: ports.map((p) => ({ local_address: { socket_address: { port_value: p } } })),
+        }),
+      );
+    else if (req.url?.startsWith('/stats?usedonly')) res.end(stats);
     else if (req.url === '/server_info') res.end(JSON.stringify({ state }));
     else res.writeHead(404).end();
   });
@@ -21,6 +28,10 @@ test('Envoy is ready once CDS and LDS updated (or were rejected) and the server 
     assert.equal(await envoyReady(port), 'Envoy state is PRE_INITIALIZING');
     state = 'LIVE';
     assert.equal(await envoyReady(port), undefined);
+    // A router also waits for its application ports.
+    assert.equal(await envoyReady(port, [80, 443]), 'no listener yet on application port(s) 80, 443');
+    ports = [15001, 80, 443];
+    assert.equal(await envoyReady(port, [80, 443]), undefined);
   } finally {
     admin.close();
   }
