@@ -29,7 +29,7 @@ import {
   type SelfSignedOptions,
 } from './authority.js';
 import { citadelMetrics } from './metrics.js';
-import { createSecretController, type SecretController } from './secrets.js';
+import { createSecretController, dnsNamesFor, type SecretController } from './secrets.js';
 import { createCertificateHandler } from './server.js';
 import { dirStore, secretStore } from './store.js';
 
@@ -60,6 +60,10 @@ export interface CitadelOptions {
   /** Kubernetes mode: no secret controller. */
   serverOnly?: boolean;
   enableNamespacesByDefault?: boolean;
+  /** `sa.ns:dns` entries (default `istio-pilot-service-account.<ns>:istio-pilot.<ns>`). */
+  customDnsNames?: readonly string[];
+  /** Webhook service accounts get their Service DNS names (default true). */
+  appendDnsNames?: boolean;
   /** Secret-controller resync period (default 1 min, Istio's). */
   resyncMs?: number;
   /** Leader election timing (defaults 15 s lease, 5 s renew). */
@@ -287,6 +291,11 @@ export function createCitadel(opts: CitadelOptions): Citadel {
           gracePeriodRatio: opts.gracePeriodRatio ?? 0.5,
           minGracePeriodMs: opts.minGracePeriodMs ?? 600_000,
           enableNamespacesByDefault: opts.enableNamespacesByDefault ?? true,
+          dnsNames: dnsNamesFor(
+            opts.customDnsNames ?? [`istio-pilot-service-account.${ns}:istio-pilot.${ns}`],
+            opts.appendDnsNames ?? true,
+            ns,
+          ),
           resyncMs: opts.resyncMs ?? 60_000,
           lease: opts.lease ?? { durationMs: 15_000, renewMs: 5_000 },
           identity: opts.podName ?? `${hostname()}-${process.pid}`,

@@ -56,6 +56,8 @@ const citadel = createCitadel({
   sdsEnabled: f['sds-enabled'],
   serverOnly: f['server-only'],
   enableNamespacesByDefault: f['enable-namespaces-by-default'],
+  customDnsNames: f['custom-dns-names'],
+  appendDnsNames: f['append-dns-names'],
   ...(f['pod-name'] ? { podName: f['pod-name'] } : {}),
   ...(f['nats-url'] ? { natsUrl: f['nats-url'] } : {}),
   logger,

@@ -80,6 +80,16 @@ export const citadelFlags = defineFlags({
     default: true,
     help: 'Secret controller: manage namespaces without a ca.istio.io label',
   },
+  'custom-dns-names': {
+    type: 'list',
+    default: ['istio-pilot-service-account.istio-system:istio-pilot.istio-system'],
+    help: 'Extra DNS SANs for secrets: sa.ns:dns entries',
+  },
+  'append-dns-names': {
+    type: 'boolean',
+    default: true,
+    help: 'Webhook service accounts (injector, galley) get <svc>.<ns>.svc and <svc>.<ns> SANs',
+  },
   'pod-name': { type: 'string', env: 'POD_NAME', help: 'Leader election identity (default hostname-pid)' },
   'nats-url': { type: 'string', env: 'KEEL_NATS_URL', help: 'NATS server for keel.events.ca.*' },
   'log-level': { type: 'string', default: 'info', help: 'Log level' },

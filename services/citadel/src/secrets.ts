@@ -21,6 +21,8 @@ export interface SecretControllerOptions {
   gracePeriodRatio: number;
   minGracePeriodMs: number;
   enableNamespacesByDefault: boolean;
+  /** `sa.ns` -> extra DNS SANs (from --custom-dns-names and --append-dns-names). */
+  dnsNames?: ReadonlyMap<string, readonly string[]>;
   resyncMs: number;
   lease: { durationMs: number; renewMs: number };
   identity: string;
@@ -42,6 +44,35 @@ type Obj = KubernetesObject & { data?: Record<string, string>; type?: string };
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
+
+/** Webhook service accounts whose secrets get `<svc>.<ns>.svc` and `<svc>.<ns>` with --append-dns-names. */
+export const WEBHOOK_SERVICES: Readonly<Record<string, string>> = {
+  'istio-sidecar-injector-service-account': 'istio-sidecar-injector',
+  'istio-galley-service-account': 'istio-galley',
+};
+
+/**
+ * Extra DNS SANs per `sa.ns`: `--custom-dns-names` entries `sa.ns:dns[,...]` (Istio's default gives
+ * istio-pilot-service-account `istio-pilot.<ns>`), plus the webhook services when `append` is set.
+ */
+export function dnsNamesFor(
+  custom: readonly string[],
+  append: boolean,
+  citadelNs: string,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (key: string, name: string) => out.set(key, [...new Set([...(out.get(key) ?? []), name])]);
+  for (const entry of custom) {
+    const [key, name] = entry.split(':');
+    if (key && name) add(key, name);
+  }
+  if (append)
+    for (const [sa, svc] of Object.entries(WEBHOOK_SERVICES)) {
+      add(`${sa}.${citadelNs}`, `${svc}.${citadelNs}.svc`);
+      add(`${sa}.${citadelNs}`, `${svc}.${citadelNs}`);
+    }
+  return out;
+}
 
 /** Whether Citadel manages a namespace (labels ca.istio.io/override, then ca.istio.io/env). */
 export function namespaceEnabled(
@@ -133,6 +164,7 @@ export function createSecretController(opts: SecretControllerOptions): SecretCon
       const issued = ca.issue({
         spki: spkiDer(key),
         uris: [spiffeId(opts.trustDomain, ns, sa)],
+        ...(opts.dnsNames?.has(`${sa}.${ns}`) ? { dnsNames: opts.dnsNames.get(`${sa}.${ns}`) } : {}),
         ttlMs: opts.workloadTtlMs,
       });
       body = {

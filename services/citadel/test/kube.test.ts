@@ -12,6 +12,7 @@ import {
   createSelfSignedCa,
   generateKey,
   spiffeIdsOf,
+  subjectAltNames,
 } from '@keel/pki';
 import { silentLogger } from '@keel/runtime';
 import { waitFor } from '@keel/testing';
@@ -183,6 +184,28 @@ describe('citadel in Kubernetes mode', () => {
     assert.match(text, /citadel_secret_controller_svc_acc_created_cert_count 1\n/);
     assert.match(text, /citadel_secret_controller_secret_deleted_cert_count 1\n/);
     assert.match(text, /citadel_secret_controller_svc_acc_deleted_cert_count 1\n/);
+  });
+
+  it('gives the injector and pilot service accounts their DNS SANs', async () => {
+    kube.apply(sa('istio-system', 'istio-sidecar-injector-service-account'));
+    kube.apply(sa('istio-system', 'istio-pilot-service-account'));
+    const sans = async (name: string) => {
+      const s = await getObject(kube, secretPath('istio-system', name));
+      return s ? subjectAltNames(new X509Certificate(pem(s, 'cert-chain.pem'))) : undefined;
+    };
+    await waitFor(async () => (await sans('istio.istio-sidecar-injector-service-account')) !== undefined, {
+      timeoutMs: 5000,
+    });
+    assert.deepEqual((await sans('istio.istio-sidecar-injector-service-account'))?.dns, [
+      'istio-sidecar-injector.istio-system.svc',
+      'istio-sidecar-injector.istio-system',
+    ]);
+    await waitFor(async () => (await sans('istio.istio-pilot-service-account')) !== undefined, {
+      timeoutMs: 5000,
+    });
+    const pilot = await sans('istio.istio-pilot-service-account');
+    assert.deepEqual(pilot?.dns, ['istio-pilot.istio-system']);
+    assert.deepEqual(pilot?.uris, ['spiffe://cluster.local/ns/istio-system/sa/istio-pilot-service-account']);
   });
 
   it('hands leadership over when the leader stops', async () => {
