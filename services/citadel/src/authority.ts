@@ -79,7 +79,14 @@ export async function loadSelfSignedCa(
   if (stored) return { ca: fromStored(stored, now), created: false };
   const fresh: StoredCa = { ...(await newRoot(opts, now)), retired: [] };
   const ca = fromStored(fresh, now);
-  await opts.store.save(fresh, ca.trustBundle().join(''));
+  try {
+    await opts.store.create(fresh, ca.trustBundle().join(''));
+  } catch (e) {
+    // Another replica created the root first (replicas starting together): use theirs.
+    const theirs = await opts.store.load();
+    if (!theirs) throw e;
+    return { ca: fromStored(theirs, now), created: false };
+  }
   return { ca, created: true };
 }
 

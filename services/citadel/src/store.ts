@@ -23,6 +23,8 @@ export interface CaStore {
   load(): Promise<StoredCa | undefined>;
   /** Persists the CA; `bundlePem` is the trust bundle published beside it. */
   save(ca: StoredCa, bundlePem: string): Promise<void>;
+  /** Like save, but fails when a CA is already stored (first start of several replicas). */
+  create(ca: StoredCa, bundlePem: string): Promise<void>;
 }
 
 async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
@@ -35,6 +37,13 @@ async function writeAtomic(file: string, data: string, mode: number): Promise<vo
 /** ca-cert.pem, ca-key.pem (0600), retired-roots.json (0600) and root-cert.pem (the bundle, 0644). */
 export function dirStore(dir: string): CaStore {
   const f = (name: string) => path.join(dir, name);
+  const save = async (ca: StoredCa, bundlePem: string): Promise<void> => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeAtomic(f('ca-key.pem'), ca.keyPem, 0o600);
+    await writeAtomic(f('retired-roots.json'), JSON.stringify(ca.retired), 0o600);
+    await writeAtomic(f('ca-cert.pem'), ca.certPem, 0o644);
+    await writeAtomic(f('root-cert.pem'), bundlePem, 0o644);
+  };
   return {
     where: dir,
     async load() {
@@ -52,13 +61,9 @@ export function dirStore(dir: string): CaStore {
       const retiredText = await readFile(f('retired-roots.json'), 'utf8').catch(() => '[]');
       return { certPem, keyPem, retired: JSON.parse(retiredText) as RetiredRoot[] };
     },
-    async save(ca, bundlePem) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await writeAtomic(f('ca-key.pem'), ca.keyPem, 0o600);
-      await writeAtomic(f('retired-roots.json'), JSON.stringify(ca.retired), 0o600);
-      await writeAtomic(f('ca-cert.pem'), ca.certPem, 0o644);
-      await writeAtomic(f('root-cert.pem'), bundlePem, 0o644);
-    },
+    // One process owns a local CA directory: creating is saving.
+    create: save,
+    save,
   };
 }
 
@@ -69,6 +74,18 @@ const unb64 = (s: unknown) => (typeof s === 'string' ? Buffer.from(s, 'base64').
 export function secretStore(kubeConfig: KubeConfig, namespace: string): CaStore {
   const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
   const name = 'istio-ca-secret';
+  const secretBody = (ca: StoredCa, bundlePem: string) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace },
+    type: 'istio.io/ca-root',
+    data: {
+      'ca-cert.pem': b64(ca.certPem),
+      'ca-key.pem': b64(ca.keyPem),
+      'root-cert.pem': b64(bundlePem),
+      'retired-roots.json': b64(JSON.stringify(ca.retired)),
+    },
+  });
   return {
     where: `secret ${namespace}/${name}`,
     async load() {
@@ -85,19 +102,17 @@ export function secretStore(kubeConfig: KubeConfig, namespace: string): CaStore 
         retired: JSON.parse(unb64(data['retired-roots.json']) ?? '[]') as RetiredRoot[],
       };
     },
+    async create(ca, bundlePem) {
+      const created = await kubeRequest(kubeConfig, {
+        method: 'POST',
+        path: base,
+        body: secretBody(ca, bundlePem),
+      });
+      if (created.status !== 201 && created.status !== 200)
+        throw new Error(`creating ${namespace}/${name}: HTTP ${created.status}`);
+    },
     async save(ca, bundlePem) {
-      const body = {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name, namespace },
-        type: 'istio.io/ca-root',
-        data: {
-          'ca-cert.pem': b64(ca.certPem),
-          'ca-key.pem': b64(ca.keyPem),
-          'root-cert.pem': b64(bundlePem),
-          'retired-roots.json': b64(JSON.stringify(ca.retired)),
-        },
-      };
+      const body = secretBody(ca, bundlePem);
       const put = await kubeRequest(kubeConfig, { method: 'PUT', path: `${base}/${name}`, body });
       if (put.status === 404) {
         const created = await kubeRequest(kubeConfig, { method: 'POST', path: base, body });

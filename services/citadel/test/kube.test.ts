@@ -84,10 +84,9 @@ describe('citadel in Kubernetes mode', () => {
     kube.apply(ns('ns2', { 'ca.istio.io/override': 'false' }));
     kube.apply(sa('ns1', 'sa1'));
     kube.apply(sa('ns2', 'sa2'));
-    citadels.push(make('citadel-a'));
-    ports.push(await citadels[0]!.start());
-    citadels.push(make('citadel-b'));
-    ports.push(await citadels[1]!.start());
+    // Both replicas start together: one creates istio-ca-secret, the other adopts it.
+    citadels.push(make('citadel-a'), make('citadel-b'));
+    ports.push(...(await Promise.all(citadels.map((c) => c.start()))));
   });
   after(async () => {
     for (const c of citadels) await c.stop();
