@@ -317,3 +317,32 @@ describe('citadel with a plugged-in intermediate CA (cacerts files) and a P-256 
     await dir.cleanup();
   });
 });
+
+describe('automatic root rotation', () => {
+  it('rotates a self-signed root with less than the grace ratio of its life left, keeping the old one trusted', async () => {
+    const dir = await tempDir('citadel-rotate');
+    const citadel = createCitadel({
+      host: '127.0.0.1',
+      grpcPort: 0,
+      monitoringPort: 0,
+      caDir: dir.path,
+      keyAlgorithm: 'ECDSA',
+      // A 2-minute root is created backdated by one minute: half its life is left, under 0.6.
+      rootTtlMs: 60_000,
+      rootGraceRatio: 0.6,
+      rootCheckIntervalMs: 3_600_000,
+      logger: silentLogger,
+    });
+    const rotated = new Promise((resolve) => citadel.events.once('root', resolve));
+    await citadel.start();
+    try {
+      await rotated;
+      const bundle = citadel.authority().trustBundle();
+      assert.equal(bundle.length, 2);
+      assert.equal(readFileSync(path.join(dir.path, 'root-cert.pem'), 'utf8'), bundle.join(''));
+    } finally {
+      await citadel.stop();
+      await dir.cleanup();
+    }
+  });
+});
