@@ -32,9 +32,11 @@ fi
 
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v nats-server >/dev/null 2>&1 || need_root_apt nats-server
-# openssl: test CAs and certificates (webhook tests, the local runner's webhook certificate).
+# openssl: test CAs and certificates (webhook tests, citadel tests, the local runner's certificates).
 command -v openssl >/dev/null 2>&1 || need_root_apt openssl
 # Prometheus 2.42 (Debian): mixer-telemetry's dashboard test scrapes the services with it.
 command -v prometheus >/dev/null 2>&1 || need_root_apt prometheus
+# gRPC C-core (Debian python3-grpcio), a second real xDS client; /usr/bin/python3, not a pyenv python.
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need_root_apt python3-grpcio
 
 pnpm install --frozen-lockfile --reporter=silent

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { caSigning } from './ca-signing.js';
 import { galleyFileLatency } from './galley-file-latency.js';
 import { galleyIngest } from './galley-ingest.js';
 import { injectBench } from './inject-bench.js';
@@ -22,6 +23,7 @@ const ALL: Benchmark[] = [
   injectBench,
   policyBench,
   telemetryBench,
+  caSigning,
 ];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

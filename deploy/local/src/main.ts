@@ -20,6 +20,11 @@ const flags = defineFlags({
     default: true,
     help: 'Run the proxyless gRPC demo (backends on 127.0.1.x:9080 and a client)',
   },
+  'control-plane-security': {
+    type: 'boolean',
+    default: false,
+    help: "Galley's MCP and pilot's 15011 over mTLS with Citadel-issued certificates",
+  },
   'state-dir': {
     type: 'string',
     default: '.keel',
@@ -57,7 +62,14 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  plane = await startLocalPlane({ root, stateDir, ports, print, color });
+  plane = await startLocalPlane({
+    root,
+    stateDir,
+    ports,
+    print,
+    color,
+    controlPlaneSecurity: f['control-plane-security'],
+  });
   const h = '127.0.0.1';
   banner('keel: the control plane is up (Ctrl-C stops everything)');
   print(`  nats-server      nats://${h}:${ports.nats}  (events under keel.events.>)`);
@@ -77,6 +89,16 @@ try {
   if (plane.children.some((c) => c.name === 'prometheus'))
     print(
       `  prometheus       http://${h}:${ports.prometheus}  (scrapes every service; dashboards: deploy/grafana)`,
+    );
+  print(
+    `  citadel CA       ${h}:${ports.citadelGrpc}  monitoring http://${h}:${ports.citadelMonitoring}/metrics  (CA in ${join(stateDir, 'ca')})`,
+  );
+  print(
+    `  pilot-agent      productpage: status http://${h}:${ports.agentStatus}/healthz/ready  certs and bootstraps in ${join(stateDir, 'workloads/productpage')}`,
+  );
+  if (f['control-plane-security'])
+    print(
+      `  mTLS             galley MCP and pilot ${h}:${ports.pilotSecureGrpc} use Citadel-issued certificates`,
     );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (plane.children.some((c) => c.name === 'injector')) {

@@ -2,6 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import {
+  CONTROL_PLANE_WORKLOADS,
+  type IdentityContext,
+  startAgent,
+  startCitadel,
+  startDemoAgent,
+} from './identity.js';
 import { type Child, formatLine, startChild } from './supervisor.js';
 
 export interface LocalPorts {
@@ -21,6 +28,10 @@ export interface LocalPorts {
   telemetryMonitoring: number;
   /** Prometheus (started only when the `prometheus` binary is installed). */
   prometheus: number;
+  citadelGrpc: number;
+  citadelMonitoring: number;
+  agentStatus: number;
+  pilotSecureGrpc: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -41,6 +52,10 @@ export const DEFAULT_PORTS: LocalPorts = {
   telemetryMetrics: 42422,
   telemetryMonitoring: 15017,
   prometheus: 9090,
+  citadelGrpc: 8060,
+  citadelMonitoring: 15019,
+  agentStatus: 15020,
+  pilotSecureGrpc: 15011,
 };
 
 export interface LocalPlane {
@@ -155,6 +170,8 @@ export interface StartLocalOptions {
   ports: LocalPorts;
   print: (line: string) => void;
   color: boolean;
+  /** Galley's MCP and pilot's 15011 over mTLS with Citadel-issued certificates. */
+  controlPlaneSecurity?: boolean;
 }
 
 /** Starts nats-server, galley and pilot as separate processes on loopback, in dependency order. */
@@ -200,6 +217,23 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
     const natsUrl = `nats://${host}:${ports.nats}`;
     const node = process.execPath;
     const cert = ensureWebhookCert(join(opts.stateDir, 'certs'));
+    const identity: IdentityContext = {
+      citadelMain: join(root, 'services/citadel/dist/src/main.js'),
+      agentMain: join(root, 'services/pilot-agent/dist/src/main.js'),
+      stateDir: opts.stateDir,
+      host,
+      ports,
+      natsUrl,
+      children,
+      out,
+    };
+    // Citadel first: with control-plane security, galley and pilot serve with agent-held certificates.
+    await startCitadel(identity);
+    const certDirs: Record<string, string> = {};
+    if (opts.controlPlaneSecurity) {
+      for (const w of CONTROL_PLANE_WORKLOADS)
+        certDirs[w.name] = await startAgent(identity, { ...w, statusPort: 0 });
+    }
     const galley = startChild(
       'galley',
       node,
@@ -220,6 +254,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
         '--nats-url',
         natsUrl,
         ...(cert ? ['--tls-cert', cert.cert, '--tls-key', cert.key] : []),
+        ...(certDirs.galley ? ['--cert-dir', certDirs.galley] : []),
       ],
       out('galley'),
     );
@@ -242,6 +277,9 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
         String(ports.pilotMonitoring),
         '--nats-url',
         natsUrl,
+        ...(certDirs.pilot
+          ? ['--cert-dir', certDirs.pilot, '--secure-grpc-port', String(ports.pilotSecureGrpc), '--mcp-tls']
+          : []),
       ],
       out('pilot'),
     );
@@ -342,6 +380,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
       );
       children.push(prom);
     }
+    await startDemoAgent(identity);
     return { ports, children, stop };
   } catch (err) {
     await stop();

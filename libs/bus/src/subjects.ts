@@ -9,9 +9,9 @@ export const Subjects = {
   /** Pilot repaired or left out generated config that Envoy would reject. */
   xdsRejected: 'keel.events.xds.rejected',
   /** Citadel signed a workload certificate. */
-  certIssued: 'keel.events.cert.issued',
+  certIssued: 'keel.events.ca.issued',
   /** Citadel's root certificate changed. */
-  rootRotated: 'keel.events.cert.root_rotated',
+  rootRotated: 'keel.events.ca.root',
   /** Request/reply: every pilot replica answers with its connected proxies. */
   pilotStatus: 'keel.pilot.status',
   /** Access-log entries from mixer-telemetry (also captured by a JetStream stream). */
@@ -129,8 +129,8 @@ export interface SubjectEvents {
   'keel.events.config.rejected': ConfigRejectedEvent;
   'keel.events.xds.nack': XdsNackEvent;
   'keel.events.xds.rejected': XdsRejectedEvent;
-  'keel.events.cert.issued': CertIssuedEvent;
-  'keel.events.cert.root_rotated': RootRotatedEvent;
+  'keel.events.ca.issued': CertIssuedEvent;
+  'keel.events.ca.root': RootRotatedEvent;
   'keel.accesslog': AccessLogEntry;
   'keel.events.policy.denied': PolicyDeniedEvent;
 }

@@ -41,6 +41,7 @@ export {
   kubeConfigFor,
   type RecordedRequest,
   startKubeTestServer,
+  type TokenReviewStatus,
 } from './testserver.js';
 export {
   type CaBundleReconciler,

@@ -48,6 +48,16 @@ export interface KubeTestServerOptions {
   port?: number;
   /** Extra kinds besides the core ones. */
   kinds?: KindInfo[];
+  /** Answers POST /apis/authentication.k8s.io/v1/tokenreviews (404 without it). */
+  tokenReview?: (token: string, audiences: string[]) => TokenReviewStatus;
+}
+
+/** `status` of an authentication.k8s.io/v1 TokenReview. */
+export interface TokenReviewStatus {
+  authenticated: boolean;
+  user?: { username: string; uid?: string; groups?: string[] };
+  audiences?: string[];
+  error?: string;
 }
 
 interface Watcher {
@@ -91,11 +101,13 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
   store.onEvent = (ev) => fanOut(watchers, ev);
 
   const server = createServer((req, res) => {
-    handle({ kinds, store, watchers, requests }, req, res).catch((err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', String(err));
-      if (!res.headersSent) sendJson(res, e.code, status(e.code, e.reason, e.message));
-      else res.destroy();
-    });
+    handle({ kinds, store, watchers, requests, tokenReview: options.tokenReview }, req, res).catch(
+      (err: unknown) => {
+        const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', String(err));
+        if (!res.headersSent) sendJson(res, e.code, status(e.code, e.reason, e.message));
+        else res.destroy();
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -160,12 +172,23 @@ interface Ctx {
   store: ObjectStore;
   watchers: Set<Watcher>;
   requests: RecordedRequest[];
+  tokenReview?: KubeTestServerOptions['tokenReview'];
 }
 
 async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
   ctx.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+  if (
+    method === 'POST' &&
+    url.pathname === '/apis/authentication.k8s.io/v1/tokenreviews' &&
+    ctx.tokenReview
+  ) {
+    const body = await readObject(req);
+    const spec = (body.spec ?? {}) as { token?: string; audiences?: string[] };
+    const reviewed = ctx.tokenReview(String(spec.token ?? ''), spec.audiences ?? []);
+    return sendJson(res, 201, { ...body, status: reviewed });
+  }
   const discovery = discoveryDocument(ctx.kinds, url.pathname);
   if (discovery !== undefined && method === 'GET') return sendJson(res, 200, discovery);
   const route = parseRoute(ctx.kinds, url.pathname);

@@ -17,6 +17,7 @@ import {
   parseMeshConfig,
 } from '@keel/config';
 import { createMcpSource, type McpSource } from '@keel/mcp';
+import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki';
 import { createMonitoringServer, type Logger, newRegistry, type Tracing, watchTlsFiles } from '@keel/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Debouncer } from './debounce.js';
@@ -36,6 +37,8 @@ export interface GalleyOptions {
   meshConfigFile?: string;
   host?: string;
   mcpPort: number;
+  /** MCP over mTLS with Citadel-issued certificates; sinks need a SPIFFE id in `trustDomain`. */
+  mcpTls?: { certDir: string; trustDomain: string };
   monitoringPort: number;
   /** Webhook port; the webhook runs only with a certificate. */
   webhookPort?: number;
@@ -165,6 +168,7 @@ export function createGalley(opts: GalleyOptions): Galley {
   grpcServer.addService(mcp.definition, mcp.implementation);
   let webhook: WebhookServer | undefined;
   let tlsWatch: { close(): void } | undefined;
+  let mcpMtls: MtlsServer | undefined;
   let meshWatch: FSWatcher | undefined;
   let mcpPort = 0;
   const monitoring = createMonitoringServer({
@@ -238,10 +242,14 @@ export function createGalley(opts: GalleyOptions): Galley {
         await kubeSource.start();
       }
       publish();
+      if (opts.mcpTls) {
+        const files = certDirFiles(opts.mcpTls.certDir);
+        mcpMtls = await mtlsServerCredentials(files, { trustDomain: opts.mcpTls.trustDomain }, log);
+      }
       mcpPort = await new Promise<number>((resolve, reject) =>
         grpcServer.bindAsync(
           `${opts.host ?? '0.0.0.0'}:${opts.mcpPort}`,
-          grpc.ServerCredentials.createInsecure(),
+          mcpMtls?.credentials ?? grpc.ServerCredentials.createInsecure(),
           (err, port) => (err ? reject(err) : resolve(port)),
         ),
       );
@@ -277,6 +285,7 @@ export function createGalley(opts: GalleyOptions): Galley {
       meshWatch?.close();
       kubeSource?.stop();
       tlsWatch?.close();
+      mcpMtls?.close();
       mcp.close();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       await webhook?.stop();

@@ -25,6 +25,7 @@ const galley = createGalley({
   ...(f['mesh-config'] ? { meshConfigFile: f['mesh-config'] } : {}),
   host: f.host,
   mcpPort: f['mcp-port'],
+  ...(f['cert-dir'] ? { mcpTls: { certDir: f['cert-dir'], trustDomain: f['trust-domain'] } } : {}),
   webhookPort: f['webhook-port'],
   monitoringPort: f['monitoring-port'],
   ...(f['tls-cert'] ? { tlsCertFile: f['tls-cert'] } : {}),

@@ -20,6 +20,15 @@ export const galleyFlags = defineFlags({
     default: 15014,
     help: 'Monitoring port: /metrics /healthz /ready /version',
   },
+  'cert-dir': {
+    type: 'string',
+    help: 'Serve MCP over mTLS with Citadel-issued cert-chain.pem, key.pem, root-cert.pem from here',
+  },
+  'trust-domain': {
+    type: 'string',
+    default: 'cluster.local',
+    help: 'Trust domain of MCP clients under mTLS',
+  },
   'tls-cert': { type: 'string', help: 'Webhook certificate (PEM), reloaded when it changes' },
   'tls-key': { type: 'string', help: 'Webhook private key (PEM), reloaded when it changes' },
   'ca-cert': {

@@ -10,6 +10,19 @@ const pilot = createPilot({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
+  ...(f['mcp-tls'] && f['cert-dir']
+    ? {
+        mcpTls: {
+          certDir: f['cert-dir'],
+          galleyIdentity:
+            f['galley-identity'] ??
+            `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
+        },
+      }
+    : {}),
+  ...(f['cert-dir']
+    ? { secure: { port: f['secure-grpc-port'], certDir: f['cert-dir'], trustDomain: f['trust-domain'] } }
+    : {}),
   httpPort: f['http-port'],
   monitoringPort: f['monitoring-port'],
   domain: f.domain,
@@ -37,7 +50,7 @@ pilot.events.on('push', (s: PushStatus) => {
     .end();
 });
 const ports = await pilot.start();
-logger.info({ ...ports, secureGrpcPort: f['secure-grpc-port'], secureGrpcServed: false }, 'pilot listening');
+logger.info({ ...ports }, 'pilot listening');
 onShutdown(async () => {
   await pilot.stop();
   await tracing.shutdown();

@@ -7,7 +7,21 @@ export const pilotFlags = defineFlags({
   'secure-grpc-port': {
     type: 'number',
     default: 15011,
-    help: 'mTLS xDS port: accepted, not served until Citadel exists',
+    help: 'mTLS xDS port, served when --cert-dir holds Citadel-issued certificates',
+  },
+  'cert-dir': {
+    type: 'string',
+    help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15011',
+  },
+  'trust-domain': { type: 'string', default: 'cluster.local', help: 'Trust domain of clients on 15011' },
+  'mcp-tls': {
+    type: 'boolean',
+    default: false,
+    help: "Reach Galley's MCP over mTLS with the --cert-dir files",
+  },
+  'galley-identity': {
+    type: 'string',
+    help: 'SPIFFE id Galley must present under --mcp-tls (default .../ns/istio-system/sa/istio-galley-service-account)',
   },
   'http-port': { type: 'number', default: 8080, help: 'Debug HTTP port: /ready, /debug/*' },
   'monitoring-port': { type: 'number', default: 15014, help: 'Monitoring port: /metrics and /debug/*' },

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects, type XdsNackEvent, type XdsRejectedEvent } from '@keel/bus';
 import { createMcpSink, type McpUpdate } from '@keel/mcp';
+import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { shortTypeName } from '@keel/proto';
 import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
@@ -23,6 +24,10 @@ export interface PilotOptions {
   host?: string;
   /** xDS gRPC port (15010); 0 picks a free one. */
   grpcPort: number;
+  /** mTLS xDS (15011) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
+  secure?: { port: number; certDir: string; trustDomain: string };
+  /** Galley's MCP over mTLS: the `certDir` files, Galley checked by SPIFFE id. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
   /** Debug HTTP port (8080). */
   httpPort: number;
   /** Monitoring port (15014): /metrics and the same debug routes. */
@@ -47,6 +52,8 @@ export interface PilotOptions {
 
 export interface PilotPorts {
   grpcPort: number;
+  /** Bound only with `secure`. */
+  secureGrpcPort?: number;
   httpPort: number;
   monitoringPort: number;
 }
@@ -68,11 +75,13 @@ export interface Pilot {
 const MAX_REJECTION_REPORTS = 20;
 const emptyPush = () => buildPushContext({ version: '', byKind: new Map(), mesh: meshViewOf() });
 
-function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+function bindGrpc(
+  server: grpc.Server,
+  address: string,
+  credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
-      e ? reject(e) : resolve(port),
-    ),
+    server.bindAsync(address, credentials, (e, port) => (e ? reject(e) : resolve(port))),
   );
 }
 
@@ -100,6 +109,7 @@ export function createPilot(options: PilotOptions): Pilot {
   let stopped = false;
   let bus: Bus | undefined;
   let unreply: (() => void) | undefined;
+  let mtls: MtlsServer | undefined;
 
   async function runPush(req: PushRequest): Promise<void> {
     const waitedMs = Date.now() - req.start;
@@ -139,8 +149,12 @@ export function createPilot(options: PilotOptions): Pilot {
     start: Date.now(),
   });
 
+  const mcpClient = options.mcpTls
+    ? mtlsChannel(certDirFiles(options.mcpTls.certDir), [options.mcpTls.galleyIdentity], log)
+    : undefined;
   const sink = createMcpSink({
     address: options.mcpAddress,
+    ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
     collections: pilotCollections(),
     sinkId: pilotId,
     logger: log,
@@ -262,11 +276,18 @@ export function createPilot(options: PilotOptions): Pilot {
     ready,
     async start() {
       const grpcPort = await bindGrpc(grpcServer, `${host}:${options.grpcPort}`);
+      let secureGrpcPort: number | undefined;
+      if (options.secure) {
+        const { port, certDir, trustDomain } = options.secure;
+        mtls = await mtlsServerCredentials(certDirFiles(certDir), { trustDomain }, log);
+        secureGrpcPort = await bindGrpc(grpcServer, `${host}:${port}`, mtls.credentials);
+      }
       const monitoringPort = (await monitoring.start()).port;
       const httpPort = (await http.start()).port;
+      await mcpClient?.start();
       sink.start();
       if (options.natsUrl) connectNats(options.natsUrl);
-      return { grpcPort, httpPort, monitoringPort };
+      return { grpcPort, httpPort, monitoringPort, ...(secureGrpcPort ? { secureGrpcPort } : {}) };
     },
     async stop() {
       stopped = true;
@@ -284,6 +305,8 @@ export function createPilot(options: PilotOptions): Pilot {
         });
       });
       await Promise.all([monitoring.stop(), http.stop()]);
+      mtls?.close();
+      mcpClient?.close();
       unreply?.();
       await bus?.close();
     },
