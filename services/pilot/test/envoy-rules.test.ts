@@ -3,7 +3,7 @@
 // config object is named. Through the production path (Galley validation, MCP Struct, Pilot).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pgvViolations } from '../src/generate/envoy-pgv.js';
+import { pgvContentHits, pgvViolations } from '../src/generate/envoy-pgv.js';
 import {
   checkResources,
   type EnvoyRuleRejection,
@@ -202,6 +202,27 @@ describe('Envoy-rules check: bad parts repaired or left out, the rest sent, the 
     );
     assert.match(rejected[0]!.reason, /duplicate domain "reviews"/);
     assert.deepEqual(checkResources(res), []);
+  });
+});
+
+describe('Envoy-rules check done once per content', () => {
+  it('a rebuild with fresh objects skips contents that passed, and still finds every fault', () => {
+    const bad = [
+      vs('reviews-again', [
+        {
+          headers: { request: { set: { ':authority': 'x' } } },
+          route: [{ destination: { host: 'reviews' } }],
+        },
+      ]),
+    ];
+    const first = generate(bad);
+    const hits = pgvContentHits();
+    const second = generate(bad);
+    assert.ok(pgvContentHits() > hits, 'the second build reused checks by content');
+    assert.deepEqual(second.rejected, first.rejected, 'the faulty route is checked and reported again');
+    assert.equal(first.rejected.length, 1);
+    assert.equal(JSON.stringify(second.res), JSON.stringify(first.res));
+    assert.deepEqual(checkResources(second.res), []);
   });
 });
 

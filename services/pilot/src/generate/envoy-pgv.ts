@@ -278,6 +278,73 @@ function visitValue(fp: FieldPlan, v: unknown, out: string[], deprecated: boolea
 const clean = new WeakMap<object, PType>();
 
 /**
+ * Contents (type and JSON) that passed: the rules are a pure function of a value's content, and every
+ * build carries fresh objects with the contents of the last one, so each content is walked once. The
+ * JSON is far cheaper than the walk (native, no reflection). Two generations bound the memory: a content
+ * unseen for `PASSED_MAX` insertions is forgotten and walked again. Only passes are remembered, so every
+ * violation is still found and reported with its path.
+ */
+class PassedContents {
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  /** Walks skipped because the content passed before (for tests). */
+  hits = 0;
+  has(key: string): boolean {
+    if (this.current.has(key)) return true;
+    if (!this.previous.has(key)) return false;
+    this.add(key);
+    return true;
+  }
+  add(key: string): void {
+    if (this.current.size >= PASSED_MAX) {
+      this.previous = this.current;
+      this.current = new Set();
+    }
+    this.current.add(key);
+  }
+}
+const PASSED_MAX = 50_000;
+/** Values whose JSON is longer are walked every time (their key would cost more memory than it saves). */
+const PASSED_KEY_MAX = 64 * 1024;
+const passed = new PassedContents();
+
+/** Walks seen skipped by content so far (a test checks the cache is used). */
+export function pgvContentHits(): number {
+  return passed.hits;
+}
+
+/** The key of `value`'s content as `kind` when it is short enough to remember. */
+export function contentKey(kind: string, value: unknown): string | undefined {
+  const json = JSON.stringify(value);
+  return json.length <= PASSED_KEY_MAX ? `${kind}\0${json}` : undefined;
+}
+
+/** True when a content with this key passed before (see `rememberPassed`). */
+export function passedBefore(key: string): boolean {
+  if (!passed.has(key)) return false;
+  passed.hits += 1;
+  return true;
+}
+
+/** Records that a content passed every check (callers remember only what passed untouched). */
+export function rememberPassed(key: string): void {
+  passed.add(key);
+}
+
+function checkOnce(t: PType, value: Obj, typeName: string, keyed: Obj, out: string[], skip?: string): void {
+  if (clean.get(value) === t) return;
+  const json = JSON.stringify(keyed);
+  const key = json.length <= PASSED_KEY_MAX ? `${typeName}${skip ?? ''}\0${json}` : undefined;
+  if (key !== undefined && passed.has(key)) {
+    passed.hits += 1;
+    return;
+  }
+  const before = out.length;
+  walk(t, value, out, false, skip);
+  if (key !== undefined && out.length === before) passed.add(key);
+}
+
+/**
  * Every PGV violation of `value` as message `typeName`; messages start with `where`. With
  * `deprecated`, fields marked `deprecated = true` in the protos are reported too.
  */
@@ -285,7 +352,9 @@ export function pgvViolations(typeName: string, value: Obj, where: string, depre
   const out: string[] = [];
   stack.length = 0;
   stack.push(where);
-  walk(lookupType(typeName) as unknown as PType, value, out, deprecated);
+  const t = lookupType(typeName) as unknown as PType;
+  if (deprecated) walk(t, value, out, deprecated);
+  else checkOnce(t, value, typeName, value, out);
   stack.length = 0;
   return out;
 }
@@ -296,7 +365,7 @@ export function virtualHostViolations(vhost: Obj, where: string): string[] {
   const t = lookupType('envoy.config.route.v3.VirtualHost') as unknown as PType;
   stack.length = 0;
   stack.push(where);
-  walk(t, vhost, out, false, 'routes');
+  checkOnce(t, vhost, 'envoy.config.route.v3.VirtualHost', { ...vhost, routes: undefined }, out, 'routes');
   stack.length = 0;
   return out;
 }

@@ -3,7 +3,13 @@
 // header mutations, router filter last, unique domains, weighted-cluster sums). The smallest unit at
 // fault is repaired or left out, and each case is reported with the config object that caused it. Pure.
 import type { ProxyResources } from '../model/types.js';
-import { pgvViolations, virtualHostViolations } from './envoy-pgv.js';
+import {
+  contentKey,
+  passedBefore,
+  pgvViolations,
+  rememberPassed,
+  virtualHostViolations,
+} from './envoy-pgv.js';
 import type { EnvoyObject } from './route-spec.js';
 
 /** One repaired or removed part of a proxy's resources. */
@@ -132,6 +138,13 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
       seen.add(key);
       if (domains !== written) domains.push(d);
     }
+    // A virtual host whose content passed untouched before passes again (domains are still deduplicated
+    // against the other hosts of this table above, which is why only a host keeping its domains qualifies).
+    const key = vh === vh0 && domains === written ? contentKey('vhost', vh0) : undefined;
+    if (key !== undefined && passedBefore(key)) {
+      vhosts.push(vh0);
+      continue;
+    }
     if (domains.length === 0) {
       report({ unit: vname, config: vconfig, reason: 'virtual host has no domain left', action: 'removed' });
       continue;
@@ -163,6 +176,7 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
       report({ unit: vname, config: vconfig, reason: vproblems.join('; '), action: 'removed' });
       continue;
     }
+    if (key !== undefined && vh === vh0) rememberPassed(key);
     vhosts.push(vh);
   }
   return fixHeaderMutations(
