@@ -29,7 +29,7 @@ export type {
   SidecarScope,
   Workload,
 } from './model/types.js';
-export { configKey } from './server/builds.js';
+export { configKey } from './push/builds.js';
 export {
   ConfigStore,
   mergePushRequests,
@@ -41,4 +41,4 @@ export {
 export { type SyncStatus, syncWord } from './server/debug.js';
 export { pilotFlags } from './server/options.js';
 export { createPilot, type Pilot, type PilotOptions, type PilotPorts } from './server/pilot.js';
-export type { PushStatus } from './server/proxies.js';
+export type { PushStatus } from './push/pusher.js';

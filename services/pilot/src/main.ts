@@ -2,7 +2,7 @@
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { pilotFlags } from './server/options.js';
 import { createPilot } from './server/pilot.js';
-import type { PushStatus } from './server/proxies.js';
+import type { PushStatus } from './push/pusher.js';
 
 const f = parseFlagsOrExit(pilotFlags, 'pilot');
 const logger = createLogger('pilot', { level: f['log-level'] });

@@ -21,7 +21,7 @@ import {
   scopeBuild,
   sharedKey,
   VirtualHostEncodings,
-} from '../src/server/builds.js';
+} from '../src/push/builds.js';
 import {
   bookinfoNetworking,
   makeBookinfoMesh,

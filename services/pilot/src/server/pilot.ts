@@ -14,8 +14,8 @@ import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './c
 import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
 import { pilotMetrics } from './metrics.js';
 import { nodeGatedServer } from './node-gate.js';
-import { ProxyPusher, type PushStatus } from './proxies.js';
-import { PushDebouncer } from './push.js';
+import { ProxyPusher, type PushStatus } from '../push/pusher.js';
+import { PushDebouncer } from '../push/debounce.js';
 
 export interface PilotOptions {
   /** Galley's MCP `host:port`. */

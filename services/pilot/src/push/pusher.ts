@@ -28,8 +28,8 @@ import {
   sharedKey,
   VirtualHostEncodings,
 } from './builds.js';
-import type { PushRequest } from './config-store.js';
-import type { PilotMetrics } from './metrics.js';
+import type { PushRequest } from '../server/config-store.js';
+import type { PilotMetrics } from '../server/metrics.js';
 
 /** One connected node (all its streams). */
 export interface ConnectedProxy {

@@ -1,6 +1,6 @@
 // Push debouncing: requests merge; a push fires after a quiet period or a maximum delay, one at a time.
 import type { Logger } from '@keel/runtime';
-import { mergePushRequests, type PushRequest } from './config-store.js';
+import { mergePushRequests, type PushRequest } from '../server/config-store.js';
 
 export interface DebounceOptions {
   /** Quiet time after the last request (PILOT_DEBOUNCE_AFTER, 100 ms). */
