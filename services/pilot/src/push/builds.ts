@@ -24,7 +24,7 @@ export interface Build {
   /** EDS names of the clusters (what endpoints are generated for). */
   edsNames: string[];
   snapshot: Snapshot;
-  /** Snapshot.consistent() problems (served anyway). */
+  /** Snapshot.consistent() problems: a build with any is not published. */
   missing: string[];
   /** Wall time the build took, ms. */
   durationMs: number;

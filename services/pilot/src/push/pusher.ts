@@ -299,7 +299,7 @@ export class ProxyPusher {
   private reportMissing(key: string, missing: string[]): void {
     if (missing.length === 0) return;
     this.opts.metrics.inconsistent.inc();
-    this.opts.logger.error({ key, missing }, 'inconsistent snapshot (served anyway)');
+    this.opts.logger.error({ key, missing }, 'inconsistent snapshot not sent: its proxies keep their last good config');
   }
 
   /** The proxy's snapshot for `push`: split (shared scope part + own part) when it can be, else a per-key build. */
@@ -309,7 +309,9 @@ export class ProxyPusher {
     if (!proxy) return undefined;
     if (!splitsByScope(push, proxy)) {
       entry.build = undefined;
-      return this.keyBuild(entry, proxy, push, target).snapshot;
+      const build = this.keyBuild(entry, proxy, push, target);
+      // Not published: the proxy keeps its last good snapshot (counted and logged once per build).
+      return build.missing.length > 0 ? undefined : build.snapshot;
     }
     const key = sharedKey(push, proxy);
     entry.key = key;
@@ -331,6 +333,11 @@ export class ProxyPusher {
       target.scopes.set(key, scope);
       const fits = prevScope !== undefined && (target.eds !== undefined || target.inboundStable);
       target.fits.set(key, fits && sameOutboundShape(scope, prevScope!));
+    }
+    if (scope.missing.length > 0) {
+      // Not published (see keyBuild above); the next push builds this proxy's own part afresh.
+      entry.build = undefined;
+      return undefined;
     }
     const prev = entry.build;
     const reuse =

@@ -83,7 +83,7 @@ export function pilotMetrics(
     }),
     inconsistent: new Counter({
       name: 'pilot_xds_inconsistent_snapshots',
-      help: 'Snapshots published with a missing RDS or EDS name',
+      help: 'Builds not published because a listener or cluster names a missing RDS or EDS resource',
       registers,
     }),
     invalidNodes: new Counter({
