@@ -30,6 +30,7 @@ export type {
   Workload,
 } from './model/types.js';
 export { configKey } from './push/builds.js';
+export type { PushStatus } from './push/pusher.js';
 export {
   ConfigStore,
   mergePushRequests,
@@ -41,4 +42,3 @@ export {
 export { type SyncStatus, syncWord } from './server/debug.js';
 export { pilotFlags } from './server/options.js';
 export { createPilot, type Pilot, type PilotOptions, type PilotPorts } from './server/pilot.js';
-export type { PushStatus } from './push/pusher.js';

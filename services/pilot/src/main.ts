@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
+import type { PushStatus } from './push/pusher.js';
 import { pilotFlags } from './server/options.js';
 import { createPilot } from './server/pilot.js';
-import type { PushStatus } from './push/pusher.js';
 
 const f = parseFlagsOrExit(pilotFlags, 'pilot');
 const logger = createLogger('pilot', { level: f['log-level'] });

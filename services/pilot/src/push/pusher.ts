@@ -12,6 +12,8 @@ import {
 } from '../generate/index.js';
 import { type NodeInput, parseNode } from '../model/proxy.js';
 import type { Proxy as MeshProxy, PushContext } from '../model/types.js';
+import type { PushRequest } from '../server/config-store.js';
+import type { PilotMetrics } from '../server/metrics.js';
 import {
   type Build,
   configKey,
@@ -28,8 +30,6 @@ import {
   sharedKey,
   VirtualHostEncodings,
 } from './builds.js';
-import type { PushRequest } from '../server/config-store.js';
-import type { PilotMetrics } from '../server/metrics.js';
 
 /** One connected node (all its streams). */
 export interface ConnectedProxy {
@@ -299,7 +299,10 @@ export class ProxyPusher {
   private reportMissing(key: string, missing: string[]): void {
     if (missing.length === 0) return;
     this.opts.metrics.inconsistent.inc();
-    this.opts.logger.error({ key, missing }, 'inconsistent snapshot not sent: its proxies keep their last good config');
+    this.opts.logger.error(
+      { key, missing },
+      'inconsistent snapshot not sent: its proxies keep their last good config',
+    );
   }
 
   /** The proxy's snapshot for `push`: split (shared scope part + own part) when it can be, else a per-key build. */

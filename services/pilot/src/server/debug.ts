@@ -4,8 +4,8 @@ import { bytesToProtoJson, TypeUrl, typeNameOf } from '@keel/proto';
 import { err, ok, type Result } from '@keel/runtime';
 import type { SnapshotCache, StreamInfo, TypeStatus, XdsServer } from '@keel/xds';
 import type { FastifyInstance } from 'fastify';
-import type { ConfigStore } from './config-store.js';
 import type { ProxyPusher } from '../push/pusher.js';
+import type { ConfigStore } from './config-store.js';
 
 /** What the debug views read; owned by the pilot, read-only here except `triggerPush`. */
 export interface DebugContext {

@@ -10,12 +10,12 @@ import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
 import type { EnvoyRuleRejection } from '../generate/index.js';
 import { buildPushContext } from '../model/push-context.js';
+import { PushDebouncer } from '../push/debounce.js';
+import { ProxyPusher, type PushStatus } from '../push/pusher.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
 import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
 import { pilotMetrics } from './metrics.js';
 import { nodeGatedServer } from './node-gate.js';
-import { ProxyPusher, type PushStatus } from '../push/pusher.js';
-import { PushDebouncer } from '../push/debounce.js';
 
 export interface PilotOptions {
   /** Galley's MCP `host:port`. */
