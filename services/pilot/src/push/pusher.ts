@@ -1,6 +1,5 @@
 // Connected proxies and their snapshots: full and EDS-only pushes, one build per config key, immediate
 // builds for new connections. Runs on the event loop; `push` is never called concurrently.
-import { createHash } from 'node:crypto';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger, Result } from '@keel/runtime';
 import type { NodeInfo, Snapshot, SnapshotCache } from '@keel/xds';
@@ -30,6 +29,7 @@ import {
   sharedKey,
   VirtualHostEncodings,
 } from './builds.js';
+import { ownInputs, routesOnly } from './invalidation.js';
 
 /** One connected node (all its streams). */
 export interface ConnectedProxy {
@@ -95,42 +95,6 @@ interface BuildTarget {
   };
 }
 
-/** Config kinds an inbound part (inbound clusters, listeners, virtualInbound) may read: all but VirtualService. */
-const INBOUND_KINDS = [
-  'DestinationRule',
-  'Gateway',
-  'Sidecar',
-  'EnvoyFilter',
-  'Policy',
-  'MeshPolicy',
-  'ServiceRole',
-  'ServiceRoleBinding',
-  'ClusterRbacConfig',
-  'RbacConfig',
-  'AuthorizationPolicy',
-  'ServiceEntry',
-];
-
-/** Hash of everything in `push` an inbound part can depend on (all of it but VirtualServices). */
-function inboundInputs(push: PushContext): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([push.mesh, push.domain, push.trustDomain, push.services]));
-  h.update(JSON.stringify([...push.endpointsByHost]));
-  h.update(JSON.stringify([[...push.workloadsByIp], [...push.namespaceLabels]]));
-  h.update(JSON.stringify(INBOUND_KINDS.map((k) => push.configs(k))));
-  return h.digest('hex');
-}
-
-/** Kinds that clusters and endpoints never read (for sidecars: routes and listeners only). */
-const ROUTE_KINDS: ReadonlySet<string> = new Set(['VirtualService', 'Gateway']);
-
-/** A full push of route-only changes: named kinds (an empty set means everything), all route kinds, no endpoints. */
-const routesOnly = (req: PushRequest): boolean =>
-  req.full &&
-  req.kinds.size > 0 &&
-  req.edsHosts.size === 0 &&
-  [...req.kinds].every((k) => ROUTE_KINDS.has(k));
-
 const newTarget = (stable: boolean, keepOutbound = false): BuildTarget => ({
   builds: new Map(),
   scopes: new Map(),
@@ -157,7 +121,7 @@ export class ProxyPusher {
   readonly proxies = new Map<string, ConnectedProxy>();
   private target: BuildTarget = newTarget(false);
   private current?: PushContext;
-  /** `inboundInputs` of the last push. */
+  /** `ownInputs` of the last push. */
   private inputs?: string;
   private last?: PushStatus;
   private readonly parsed = new WeakMap<NodeInfo, { push: PushContext; result: Result<MeshProxy, string> }>();
@@ -233,7 +197,7 @@ export class ProxyPusher {
   async push(push: PushContext, req: PushRequest): Promise<PushStatus> {
     const started = performance.now();
     const previous = this.target;
-    const inputs = inboundInputs(push);
+    const inputs = ownInputs(push);
     const target: BuildTarget = newTarget(req.full && inputs === this.inputs, routesOnly(req));
     this.inputs = inputs;
     this.vhosts.rotate();
