@@ -12,6 +12,7 @@ import { newRegistry, silentLogger } from '@keel/runtime';
 import { type NodeInfo, SnapshotCache } from '@keel/xds';
 import { CONFIG_KINDS, GENERATORS } from '../src/generate/generators.js';
 import { buildPushContext } from '../src/model/push-context.js';
+import { withEndpoints } from '../src/model/push-context-eds.js';
 import { ProxyPusher } from '../src/push/pusher.js';
 import type { PushRequest } from '../src/server/config-store.js';
 import { pilotMetrics } from '../src/server/metrics.js';
@@ -69,7 +70,10 @@ const BASE = apply(
 );
 const pushOf = (objects: readonly KubeObject[], seq: number) => {
   const store = snapshotOf(toConfigEntries([...objects]));
-  return { push: buildPushContext({ ...store, version: `v${seq}` }), store };
+  return {
+    push: buildPushContext({ ...store, version: `v${seq}` }),
+    store: { ...store, version: `v${seq}` },
+  };
 };
 const NODES: NodeInfo[] = (snapshotOf(toConfigEntries(BASE)).byKind.get('Pod') ?? []).map(
   (p) => sidecarNode(p) as unknown as NodeInfo,
@@ -285,9 +289,17 @@ describe('derived invalidation: incremental pushes equal builds from nothing', (
       const before = c.base ?? BASE;
       const after = apply(before, c.objects ?? [], c.remove);
       const a = pusher();
-      await a.p.push(pushOf(before, 1).push, full([]));
+      const old = pushOf(before, 1).push;
+      await a.p.push(old, full([]));
       const first = state(a.cache);
-      await a.p.push(pushOf(after, 2).push, c.request);
+      const next = pushOf(after, 2);
+      // An endpoints-only push runs on the previous context with the changed hosts' endpoints (as Pilot does).
+      const eds = c.request.full ? undefined : withEndpoints(old, next.store, c.request.edsHosts);
+      if (!c.request.full) {
+        assert.ok(eds, 'endpoints-only change: no full push-context rebuild');
+        assert.deepEqual([...eds.endpointsByHost], [...next.push.endpointsByHost]);
+      }
+      await a.p.push(eds ?? next.push, c.request);
       const incremental = state(a.cache);
       const b = pusher();
       await b.p.push(pushOf(after, 2).push, full([]));
@@ -300,4 +312,21 @@ describe('derived invalidation: incremental pushes equal builds from nothing', (
       else assert.ok(changed.length > 0, 'the change reached some proxy');
     });
   }
+});
+
+describe('endpoints-only push context', () => {
+  it('falls back to a full build when the change reaches service accounts', () => {
+    const old = pushOf(BASE, 1).push;
+    const details = structuredClone(
+      CLUSTER.find((o) => o.kind === 'Endpoints' && o.metadata.name === 'details')!,
+    );
+    details.subsets = [];
+    const next = pushOf(apply(BASE, [details]), 2);
+    assert.equal(withEndpoints(old, next.store, new Set(['details.default.svc.cluster.local'])), undefined);
+    const reviews = pushOf(apply(BASE, [reviewsEndpoints()]), 3);
+    const eds = withEndpoints(old, reviews.store, new Set(['reviews.default.svc.cluster.local']));
+    assert.ok(eds);
+    assert.equal(eds.sidecarScope, old.sidecarScope, 'scopes and indexes are shared, not rebuilt');
+    assert.deepEqual([...eds.endpointsByHost], [...reviews.push.endpointsByHost]);
+  });
 });

@@ -10,6 +10,7 @@ import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
 import type { EnvoyRuleRejection } from '../generate/index.js';
 import { buildPushContext } from '../model/push-context.js';
+import { withEndpoints } from '../model/push-context-eds.js';
 import { PushDebouncer } from '../push/debounce.js';
 import { ProxyPusher, type PushStatus } from '../push/pusher.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
@@ -111,13 +112,25 @@ export function createPilot(options: PilotOptions): Pilot {
   let unreply: (() => void) | undefined;
   let mtls: MtlsServer | undefined;
 
+  /** False after a failed push-context build: the next push builds a full one. */
+  let contextFresh = true;
+
   async function runPush(req: PushRequest): Promise<void> {
     const waitedMs = Date.now() - req.start;
     const contextStart = performance.now();
     let push: ReturnType<typeof buildPushContext>;
+    let incremental = false;
     try {
-      push = buildPushContext(store.snapshot(), { domain });
+      // An endpoints-only push reuses the last context but the changed hosts' endpoints, unless a
+      // context build failed since (the last one may then miss other changes).
+      const prev = pusher.pushContext();
+      const snapshot = store.snapshot();
+      const eds = !req.full && prev && contextFresh ? withEndpoints(prev, snapshot, req.edsHosts) : undefined;
+      incremental = eds !== undefined;
+      push = eds ?? buildPushContext(snapshot, { domain });
+      contextFresh = true;
     } catch (e) {
+      contextFresh = false;
       metrics.pushContextErrors.inc();
       log.error({ err: e }, 'push context build failed; previous config kept');
       return;
@@ -128,7 +141,7 @@ export function createPilot(options: PilotOptions): Pilot {
     const status: PushStatus = await pusher.push(push, req);
     const { edsHosts, ...brief } = status;
     log.info(
-      { ...brief, edsHosts: edsHosts.length, waitedMs, contextMs: Math.round(contextMs) },
+      { ...brief, edsHosts: edsHosts.length, waitedMs, contextMs: Math.round(contextMs), incremental },
       'push done',
     );
     const wasReady = ready();
