@@ -87,6 +87,8 @@ function namesBytes(names: readonly string[]): Uint8Array {
 export interface LoadObserver {
   onResponse(client: AdsClient, type: string, at: number): void;
   onFull(client: AdsClient, at: number): void;
+  /** A stream ended or was opened again. */
+  onStream?(client: AdsClient): void;
 }
 
 /**
@@ -115,18 +117,63 @@ export class AdsClient {
       this.state.set(t, { requested: false, names: [], version: '', nonce: '', responses: 0, resources: 0 });
   }
 
+  /** Calls the server ended (trailers, reset or connection loss), and streams opened again after one. */
+  serverEnded = 0;
+  reconnects = 0;
+  private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
+  /** Envoy's ADS retry: jittered exponential backoff from 500 ms up to 30 s, reset by a response. */
+  private backoffMs = BACKOFF_BASE_MS;
+
   start(): void {
     this.startedAt = nowMs();
+    this.open();
+  }
+
+  private open(): void {
+    this.nodeSent = false;
+    for (const st of this.state.values()) {
+      st.requested = false;
+      st.nonce = '';
+    }
     this.call = this.channel.call(ADS_PATH, {
       onMessage: (m) => this.onData(m),
-      onEnd: (error) => {
-        if (error) this.error = error;
-      },
+      onEnd: (error) => this.onEnd(error),
     });
+    // A new stream asks again for what it held (versions kept, as Envoy does).
     this.request(TypeUrl.Cluster, []);
+    if (this.type(TypeUrl.ClusterLoadAssignment).responses > 0 && this.wantEds.length > 0)
+      this.request(TypeUrl.ClusterLoadAssignment, this.wantEds);
+    if (this.type(TypeUrl.Listener).responses > 0) this.request(TypeUrl.Listener, []);
+    if (this.type(TypeUrl.RouteConfiguration).responses > 0 && this.wantRds.length > 0)
+      this.request(TypeUrl.RouteConfiguration, this.wantRds);
+  }
+
+  private onEnd(error: string | undefined): void {
+    this.call = undefined;
+    if (this.stopped || error === undefined) return;
+    this.serverEnded += 1;
+    this.error = error;
+    this.observer.onStream?.(this);
+    const delay = this.backoffMs * (0.5 + Math.random() / 2);
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.stopped) return;
+      this.reconnects += 1;
+      this.open();
+      this.observer.onStream?.(this);
+    }, delay);
+  }
+
+  /** True while the client has no open stream (waiting to reconnect). */
+  get lost(): boolean {
+    return !this.stopped && this.call === undefined;
   }
 
   close(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
     this.call?.cancel();
     this.call = undefined;
   }
@@ -152,8 +199,13 @@ export class AdsClient {
     this.call?.write(Buffer.concat([Req.encode(Req.fromObject(req)).finish(), namesBytes(names)]));
   }
 
+  /** Bytes of every response received. */
+  bytes = 0;
+
   private onData(message: Chunks): void {
     const at = nowMs();
+    this.bytes += message.length;
+    this.backoffMs = BACKOFF_BASE_MS;
     const msg = readResponse(message, NAMED_TYPES.has.bind(NAMED_TYPES));
     const type = msg.type_url;
     const st = this.state.get(type);
@@ -199,12 +251,37 @@ export class AdsClient {
   }
 }
 
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
 export interface AdsLoadOptions {
   /** `host:port` of the ADS server. */
   address: string;
   nodes: readonly ProxyNode[];
   /** Client instances (each its own HTTP/2 connection) the streams are spread over. Default 8. */
   channels?: number;
+  /**
+   * Node's per-connection HTTP/2 memory cap, MB (node's default is 10, which a few large responses
+   * in flight exceed: streams then fail with ENHANCE_YOUR_CALM). Default: sized by `sessionMemoryFor`.
+   */
+  sessionMemoryMb?: number;
+}
+
+/** Session memory for `clients` streams over `channels` connections, each holding up to `perClientKb` at once. */
+export function sessionMemoryFor(clients: number, channels: number, perClientKb: number): number {
+  return Math.max(10, Math.ceil(((clients / Math.max(1, channels)) * perClientKb * 2) / 1024));
+}
+
+/** Stream health over the whole run. */
+export interface StreamStats {
+  /** Calls the server ended (trailers, RST_STREAM, connection loss). */
+  serverEnded: number;
+  /** Streams opened again after such an end (with backoff). */
+  reconnects: number;
+  /** HTTP/2 connections opened again. */
+  sessionReconnects: number;
+  /** Clients without an open stream right now. */
+  lost: number;
 }
 
 /** Counters since the last `mark()`. */
@@ -231,7 +308,9 @@ export class AdsLoad implements LoadObserver {
 
   constructor(private readonly options: AdsLoadOptions) {
     const n = Math.max(1, Math.min(options.channels ?? 8, options.nodes.length));
-    this.channels = Array.from({ length: n }, () => new RawChannel(options.address));
+    // 700 KB per client is the 1,000-service mesh's largest response (RDS); scale with the mesh via the option.
+    const memory = options.sessionMemoryMb ?? sessionMemoryFor(options.nodes.length, n, 700);
+    this.channels = Array.from({ length: n }, () => new RawChannel(options.address, undefined, memory));
     this.clients = options.nodes.map(
       (node, i) => new AdsClient(i, node, this.channels[i % n] as RawChannel, this),
     );
@@ -262,6 +341,15 @@ export class AdsLoad implements LoadObserver {
     return gone.length;
   }
 
+  streamStats(): StreamStats {
+    return {
+      serverEnded: this.clients.reduce((a, c) => a + c.serverEnded, 0),
+      reconnects: this.clients.reduce((a, c) => a + c.reconnects, 0),
+      sessionReconnects: this.channels.reduce((a, ch) => a + ch.reconnects, 0),
+      lost: this.clients.filter((c) => c.lost).length,
+    };
+  }
+
   errors(): string[] {
     return this.clients.flatMap((c) => (c.error ? [`${c.node.id}: ${c.error}`] : []));
   }
@@ -287,6 +375,10 @@ export class AdsLoad implements LoadObserver {
       if (c[client.index] === 0) w.clientsWith[type] = (w.clientsWith[type] ?? 0) + 1;
       c[client.index] = (c[client.index] ?? 0) + 1;
     }
+    this.wake();
+  }
+
+  onStream(_client: AdsClient): void {
     this.wake();
   }
 

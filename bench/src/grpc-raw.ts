@@ -13,27 +13,51 @@ export interface Chunks {
 
 export interface RawStreamHandlers {
   onMessage(message: Chunks): void;
-  /** The call ended: undefined when OK (or cancelled by us), else `CODE: details`. */
+  /** The call ended: undefined when cancelled by us, else why (`CODE: details`, `OK: server ended the call`). */
   onEnd(error: string | undefined): void;
 }
 
-/** One HTTP/2 connection carrying many gRPC calls. */
+/** One HTTP/2 connection carrying many gRPC calls; a new one is opened when it went away. */
 export class RawChannel {
-  private readonly session: http2.ClientHttp2Session;
+  private session: http2.ClientHttp2Session;
+  /** Sessions opened after the first (the server closed or reset the connection). */
+  reconnects = 0;
+  private closed = false;
 
-  /** `windowBytes`: the HTTP/2 flow-control window for each stream and the connection. */
-  constructor(address: string, windowBytes = 16 * 1024 * 1024) {
-    this.session = http2.connect(`http://${address}`, { settings: { initialWindowSize: windowBytes } });
-    this.session.on('connect', () => this.session.setLocalWindowSize(windowBytes));
-    this.session.on('error', () => {}); // each stream reports its own end
+  /**
+   * `windowBytes`: the HTTP/2 flow-control window for each stream and the connection. `sessionMemoryMb`:
+   * node's per-session memory cap (default 10 MB): past it nghttp2 refuses new streams with
+   * ENHANCE_YOUR_CALM, so a load client must size it for what its streams hold at once.
+   */
+  constructor(
+    private readonly address: string,
+    private readonly windowBytes = 16 * 1024 * 1024,
+    private readonly sessionMemoryMb = 10,
+  ) {
+    this.session = this.open();
   }
 
-  /** Opens a bidi-streaming call to `path`. */
+  private open(): http2.ClientHttp2Session {
+    const session = http2.connect(`http://${this.address}`, {
+      settings: { initialWindowSize: this.windowBytes },
+      maxSessionMemory: this.sessionMemoryMb,
+    });
+    session.on('connect', () => session.setLocalWindowSize(this.windowBytes));
+    session.on('error', () => {}); // each stream reports its own end
+    return session;
+  }
+
+  /** Opens a bidi-streaming call to `path` (on a new connection when the last one is gone). */
   call(path: string, handlers: RawStreamHandlers): RawCall {
+    if (!this.closed && (this.session.closed || this.session.destroyed)) {
+      this.session = this.open();
+      this.reconnects += 1;
+    }
     return new RawCall(this.session, path, handlers);
   }
 
   close(): void {
+    this.closed = true;
     this.session.close();
   }
 }
@@ -59,6 +83,8 @@ export class RawCall {
     const end = (error: string | undefined) => {
       if (this.ended) return;
       this.ended = true;
+      // Our half too: a call the server ended must not keep a stream open on the connection.
+      if (!this.stream.closed) this.stream.close();
       handlers.onEnd(this.cancelled ? undefined : error);
     };
     const statusOf = (headers: http2.IncomingHttpHeaders) => {
@@ -67,11 +93,27 @@ export class RawCall {
       const details = decodeURIComponent(String(headers['grpc-message'] ?? ''));
       this.status = `${GrpcStatus[code] ?? code}: ${details}`;
     };
-    this.stream.on('response', statusOf); // trailers-only responses carry the status here
-    this.stream.on('trailers', statusOf);
+    const serverDone = () => end(this.status ?? (this.cancelled ? undefined : 'OK: server ended the call'));
+    // Trailers-only responses carry the status in the headers, with END_STREAM.
+    this.stream.on('response', (headers, flags) => {
+      statusOf(headers);
+      if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) serverDone();
+    });
+    // The server's side is done (END_STREAM): the call is over even while ours is still open.
+    this.stream.on('end', serverDone);
+    // Trailers end the call (the stream's close may come much later, or never under load).
+    this.stream.on('trailers', (headers) => {
+      statusOf(headers);
+      serverDone();
+    });
     this.stream.on('data', (chunk: Buffer) => this.onData(chunk, handlers));
     this.stream.on('error', (e: Error) => end(this.status ?? `UNAVAILABLE: ${e.message}`));
-    this.stream.on('close', () => end(this.status));
+    this.stream.on('close', () =>
+      end(
+        this.status ??
+          (this.stream.rstCode ? `RST_STREAM ${this.stream.rstCode}` : 'OK: server ended the call'),
+      ),
+    );
   }
 
   write(message: Uint8Array): void {

@@ -14,6 +14,7 @@ import { telemetryBench } from './telemetry-bench.js';
 import type { BenchContext, Benchmark, BenchResult } from './types.js';
 import { xdsBench } from './xds-bench.js';
 import { xdsCost } from './xds-cost.js';
+import { xdsScaling } from './xds-scaling.js';
 
 const ALL: Benchmark[] = [
   galleyIngest,
@@ -24,6 +25,7 @@ const ALL: Benchmark[] = [
   policyBench,
   telemetryBench,
   caSigning,
+  xdsScaling,
 ];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -33,6 +35,16 @@ interface Args {
   quick: boolean;
   baselineOnly: boolean;
   noBaseline: boolean;
+  services?: number;
+  clients?: number;
+  soakMinutes?: number;
+}
+
+function positive(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${flag} wants a positive number, got ${v ?? 'nothing'}`);
+  return n;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -44,9 +56,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-baseline') args.noBaseline = true;
     else if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a.startsWith('--runs=')) args.runs = Number(a.slice(7));
+    else if (a === '--services') args.services = positive(a, argv[++i]);
+    else if (a === '--clients') args.clients = positive(a, argv[++i]);
+    else if (a === '--soak') args.soakMinutes = positive(a, argv[++i]);
     else if (a === '--help' || a === '-h') {
       console.log(
-        `usage: main.js [--runs N] [--quick] [--baseline-only | --no-baseline] [${ALL.map((b) => b.name).join('|')} ...]`,
+        `usage: main.js [--runs N] [--quick] [--baseline-only | --no-baseline] [--services N] [--clients M] [--soak MINUTES] [${ALL.map((b) => b.name).join('|')} ...]`,
       );
       process.exit(0);
     } else args.names.push(a);
@@ -99,13 +114,20 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     runs: args.runs,
     quick: args.quick,
+    ...(args.services ? { services: Math.round(args.services) } : {}),
+    ...(args.clients ? { clients: Math.round(args.clients) } : {}),
+    ...(args.soakMinutes ? { soakMinutes: args.soakMinutes } : {}),
     baselineOnly: args.baselineOnly,
     noBaseline: args.noBaseline,
     serverPrefix,
     repoRoot,
     log,
   };
-  const chosen = args.names.length > 0 ? ALL.filter((b) => args.names.includes(b.name)) : ALL;
+  // `scaling` runs only when named (it starts four pilots, up to 4,000 services: many minutes).
+  const chosen =
+    args.names.length > 0
+      ? ALL.filter((b) => args.names.includes(b.name))
+      : ALL.filter((b) => b !== xdsScaling);
   const rows: BenchResult['rows'] = [];
   let failed = false;
   for (const b of chosen) {

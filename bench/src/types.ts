@@ -27,6 +27,12 @@ export interface BenchContext {
   baselineOnly?: boolean;
   /** `--no-baseline`: skip in-run baselines where a benchmark allows it (quicker runs while tuning; no ratios). */
   noBaseline?: boolean;
+  /** `--services N`: mesh size of the xDS benchmarks (default 1,000). */
+  services?: number;
+  /** `--clients M`: ADS clients of the xDS benchmarks (default 1,000). */
+  clients?: number;
+  /** `--soak MINUTES`: the xds benchmark then keeps pushing for this long and reports RSS and heap slopes. */
+  soakMinutes?: number;
   log(msg: string): void;
 }
 

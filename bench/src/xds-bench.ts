@@ -1,7 +1,7 @@
 import { TypeUrl } from '@keel/proto';
-import { AdsLoad } from './ads-load.js';
+import { AdsLoad, type StreamStats } from './ads-load.js';
 import { type MeshSpec, proxyNode } from './mesh.js';
-import { rssBytes } from './proc.js';
+import { cpuSeconds, rssBytes, slope } from './proc.js';
 import { max, median, nowMs, quantile } from './stats.js';
 import type { BenchContext, Benchmark, BenchResult, Row } from './types.js';
 import { pilotBuilt, startBaseline, startPilot, type XdsTarget } from './xds-targets.js';
@@ -15,7 +15,17 @@ export interface XdsFigures {
   /** Responses of a type other than EDS after an endpoint change, summed over runs. */
   nonEdsAfterEndpoint: number;
   noopResponses: number[];
+  /** The larger of `rssAfterStormMb` and `rssSteadyMb`. */
   rssMb: number;
+  rssAfterStormMb: number;
+  /** After the series of pushes, endpoint changes and no-op pushes. */
+  rssSteadyMb: number;
+  /** Server CPU seconds per route push (from /proc), one per run. */
+  cpuPerPushS: number[];
+  /** Mean bytes a client received during the storm. */
+  bytesPerClient: number;
+  streams?: StreamStats;
+  soak?: SoakFigures;
   /** Resources per type the first client holds after the storm. */
   held: Record<string, number>;
   /** Responses per type after the last route change. */
@@ -62,7 +72,7 @@ export async function connectStorm(
 }
 
 /** A change every proxy sees: per-client convergence is its last response after the trigger. */
-async function push(
+export async function push(
   target: XdsTarget,
   load: AdsLoad,
   n: number,
@@ -91,7 +101,7 @@ async function push(
 }
 
 /** One endpoint change: ms until every client got EDS, and how many non-EDS responses came. */
-async function endpointChange(
+export async function endpointChange(
   target: XdsTarget,
   load: AdsLoad,
   n: number,
@@ -119,6 +129,59 @@ async function noop(target: XdsTarget, load: AdsLoad, n: number): Promise<number
   return Object.values(w.byType).reduce((a, b) => a + b, 0);
 }
 
+export interface SoakFigures {
+  minutes: number;
+  changes: number;
+  /** Samples after the first third (warm-up): MB per minute. */
+  rssSlopeMbPerMin: number;
+  heapSlopeMbPerMin: number;
+  rssMb: number[];
+  heapMb: number[];
+  pushP90Ms: number[];
+}
+
+/** `--soak`: a weight, endpoint or no-op change every 10 s for `minutes`; RSS and heap sampled after each. */
+async function soak(
+  ctx: BenchContext,
+  target: XdsTarget,
+  load: AdsLoad,
+  minutes: number,
+  timeoutMs: number,
+): Promise<SoakFigures> {
+  const t0 = nowMs();
+  const at: number[] = [];
+  const rss: number[] = [];
+  const heap: number[] = [];
+  const p90: number[] = [];
+  let i = 0;
+  while (nowMs() - t0 < minutes * 60_000) {
+    const started = nowMs();
+    const kind = i % 3;
+    if (kind === 0) p90.push(quantile(await push(target, load, 100 + i, timeoutMs, () => {}), 0.9));
+    else if (kind === 1) await endpointChange(target, load, 100 + i, timeoutMs);
+    else await noop(target, load, 100 + i);
+    i += 1;
+    at.push((nowMs() - t0) / 60_000);
+    rss.push(rssBytes(target.pid) / (1024 * 1024));
+    heap.push(((await target.heapBytes?.().catch(() => Number.NaN)) ?? Number.NaN) / (1024 * 1024));
+    ctx.log(
+      `${target.label} soak ${at.at(-1)!.toFixed(1)} min: ${['weight', 'endpoint', 'no-op'][kind]} change; ` +
+        `RSS ${rss.at(-1)!.toFixed(0)} MB, heap ${heap.at(-1)!.toFixed(0)} MB, lost streams ${load.streamStats().lost}`,
+    );
+    await sleep(Math.max(0, 10_000 - (nowMs() - started)));
+  }
+  const warm = Math.floor(at.length / 3);
+  return {
+    minutes,
+    changes: i,
+    rssSlopeMbPerMin: slope(at.slice(warm), rss.slice(warm)),
+    heapSlopeMbPerMin: slope(at.slice(warm), heap.slice(warm)),
+    rssMb: rss,
+    heapMb: heap,
+    pushP90Ms: p90,
+  };
+}
+
 const emptyFigures = (): XdsFigures => ({
   stormMs: [],
   pushP90Ms: [],
@@ -127,6 +190,10 @@ const emptyFigures = (): XdsFigures => ({
   nonEdsAfterEndpoint: 0,
   noopResponses: [],
   rssMb: Number.NaN,
+  rssAfterStormMb: Number.NaN,
+  rssSteadyMb: Number.NaN,
+  cpuPerPushS: [],
+  bytesPerClient: Number.NaN,
   held: {},
   pushByType: {},
   errors: [],
@@ -157,11 +224,14 @@ export async function measureTarget(
     }
     if (!load) throw new Error('no load');
     await load.quiet(500, sizes.timeoutMs);
-    f.rssMb = rssBytes(target.pid) / (1024 * 1024);
+    f.rssAfterStormMb = rssBytes(target.pid) / (1024 * 1024);
+    f.bytesPerClient = load.clients.reduce((a, c) => a + c.bytes, 0) / Math.max(1, load.clients.length);
     const first = load.clients[0];
     if (first) for (const [t, st] of first.state) f.held[t.split('.').pop() ?? t] = st.resources;
     for (let r = 0; r < ctx.runs; r++) {
+      const cpu0 = cpuSeconds(target.pid);
       const conv = await push(target, load, r, sizes.timeoutMs, ctx.log);
+      f.cpuPerPushS.push(cpuSeconds(target.pid) - cpu0);
       f.pushByType = { ...load.window().byType };
       f.pushP90Ms.push(quantile(conv, 0.9));
       f.pushMaxMs.push(max(conv));
@@ -175,7 +245,15 @@ export async function measureTarget(
           `endpoint ${e.ms.toFixed(0)} ms (${e.others} non-EDS); noop ${f.noopResponses[r]} responses`,
       );
     }
-    f.errors.push(...load.errors());
+    // Steady state after a series of pushes (not only right after the storm): the larger is the figure.
+    await load.quiet(500, sizes.timeoutMs);
+    f.rssSteadyMb = rssBytes(target.pid) / (1024 * 1024);
+    f.rssMb = Math.max(f.rssAfterStormMb, f.rssSteadyMb);
+    // The soak is for the server under test (the one with a heap to read), not the baseline.
+    if (ctx.soakMinutes && target.heapBytes)
+      f.soak = await soak(ctx, target, load, ctx.soakMinutes, sizes.timeoutMs);
+    f.streams = load.streamStats();
+    f.errors.push(...load.errors().slice(0, 5));
   } catch (err) {
     // A target that cannot finish (e.g. a storm past the timeout) fails its rows; the run goes on.
     f.errors.push((err as Error).message);
@@ -229,17 +307,52 @@ function rows(pilot: XdsFigures | undefined, base: XdsFigures, sizes: XdsSizes, 
       0,
       'responses',
     ),
-    row('xds-storm', (f) => f.stormMs, 10_000, 'ms', shape),
-    row('xds-rss', (f) => (Number.isFinite(f.rssMb) ? [f.rssMb] : []), 150 + 0.5 * n, 'MB', `${n} connected`),
+    row(
+      'xds-storm',
+      (f) => f.stormMs,
+      10_000,
+      'ms',
+      pilot?.streams
+        ? `${shape}; ${(pilot.bytesPerClient / 1024).toFixed(0)} KB per client; server-ended calls ${pilot.streams.serverEnded}, reconnects ${pilot.streams.reconnects}, lost streams ${pilot.streams.lost}; pilot CPU per push ${median(pilot.cpuPerPushS).toFixed(2)} s`
+        : shape,
+    ),
+    row(
+      'xds-rss',
+      (f) => (Number.isFinite(f.rssMb) ? [f.rssMb] : []),
+      150 + 0.5 * n,
+      'MB',
+      pilot
+        ? `${n} connected; after storm ${pilot.rssAfterStormMb.toFixed(0)} MB, steady after pushes ${pilot.rssSteadyMb.toFixed(0)} MB (larger shown)`
+        : `${n} connected`,
+    ),
     row('xds-noop-push', (f) => f.noopResponses, 0, 'responses'),
+    ...(pilot?.soak
+      ? [
+          {
+            name: 'xds-soak rss slope',
+            figure: pilot.soak.rssSlopeMbPerMin,
+            unit: 'MB/min',
+            target: 1,
+            cmp: 'le' as const,
+            samples: pilot.soak.rssMb,
+            note: `${pilot.soak.minutes} min, ${pilot.soak.changes} changes; heap slope ${pilot.soak.heapSlopeMbPerMin.toFixed(2)} MB/min; RSS ${pilot.soak.rssMb[0]?.toFixed(0)} -> ${pilot.soak.rssMb.at(-1)?.toFixed(0)} MB; push p90 median ${median(pilot.soak.pushP90Ms).toFixed(0)} ms`,
+          },
+        ]
+      : []),
   ];
 }
 
-export function xdsSizes(quick: boolean): XdsSizes {
-  const services = quick ? 20 : 1000;
+export function xdsSizes(quick: boolean, over: { services?: number; clients?: number } = {}): XdsSizes {
+  const services = over.services ?? (quick ? 20 : 1000);
   return {
-    spec: { services, namespaces: quick ? 2 : 10, podsPerService: 2, routedEvery: 10, serviceEntries: 0 },
-    clients: quick ? 20 : 1000,
+    spec: {
+      services,
+      namespaces: quick ? 2 : Math.max(1, Math.round(services / 100)),
+      podsPerService: 2,
+      routedEvery: 10,
+      serviceEntries: 0,
+    },
+    clients: over.clients ?? (quick ? 20 : 1000),
     channels: quick ? 2 : Number(process.env.KEEL_BENCH_CHANNELS ?? 8),
     timeoutMs: quick ? 20_000 : 120_000,
   };
@@ -249,7 +362,7 @@ export const xdsBench: Benchmark = {
   name: 'xds',
   description: 'pilot process: push, endpoint change, connect storm, RSS, no-op push (ADS load client)',
   async run(ctx: BenchContext): Promise<BenchResult> {
-    const sizes = xdsSizes(ctx.quick);
+    const sizes = xdsSizes(ctx.quick, ctx);
     let base: XdsFigures = emptyFigures();
     if (!ctx.noBaseline) {
       const baseTarget = await startBaseline(ctx, sizes.spec);

@@ -63,7 +63,7 @@ export const xdsCost: Benchmark = {
   name: 'xds-cost',
   description: 'pilot in process: building config for one proxy scope in the mesh',
   async run(ctx: BenchContext): Promise<BenchResult> {
-    const { spec } = xdsSizes(ctx.quick);
+    const { spec } = xdsSizes(ctx.quick, ctx);
     const proxies = ctx.quick ? 3 : 10;
     proxyBuildMs(spec, 2); // warm-up
     const build: number[] = [];

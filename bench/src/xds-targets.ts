@@ -21,6 +21,8 @@ export interface XdsTarget {
   noopChange(n: number): void;
   /** The server's own account of its next push, when it logs one ('push done'). */
   nextPush?(): Promise<Record<string, unknown>>;
+  /** Used V8 heap, bytes, from the server's /metrics (when it has a monitoring port). */
+  heapBytes?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -133,6 +135,11 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
     },
     noopChange: () => config.publish(mcp),
     nextPush: () => pilot.next('push done', sizesTimeout),
+    async heapBytes() {
+      const res = await fetch(`http://127.0.0.1:${pilot.ready.monitoringPort}/metrics`);
+      const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(await res.text());
+      return m ? Number(m[1]) : Number.NaN;
+    },
     async stop() {
       await pilot.stop();
       mcp.close();

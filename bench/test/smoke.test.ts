@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { serviceDefinition } from '@keel/proto';
 import { silentLogger } from '@keel/runtime';
 import { createXdsServer, SnapshotCache } from '@keel/xds';
 import { AdsLoad } from '../src/ads-load.js';
@@ -145,4 +146,35 @@ test('telemetry load messages decode as Envoy StreamAccessLogsMessages', async (
   assert.equal(first.http_logs.log_entry.length, 5);
   assert.equal((t.decode(msgs[1]!) as unknown as Record<string, any>).identifier, null);
   assert.match(mesh.yaml, /kind: Pod/);
+});
+
+test('ads-load: a call the server ends with trailers is counted and reopened with backoff', async () => {
+  const ending = new grpc.Server();
+  let calls = 0;
+  ending.addService(serviceDefinition('envoy.service.discovery.v3.AggregatedDiscoveryService'), {
+    StreamAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+      calls += 1;
+      call.on('error', () => {});
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'going away' });
+    },
+    DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.end(),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    ending.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  const load = new AdsLoad({ address: `127.0.0.1:${port}`, nodes: [proxyNode(spec, 0)], channels: 1 });
+  try {
+    load.startAll();
+    await load.until(() => load.streamStats().reconnects >= 2, 10_000, 'two reconnects');
+    const s = load.streamStats();
+    assert.ok(s.reconnects >= 2, `reopened: ${JSON.stringify(s)}`);
+    assert.ok(s.serverEnded >= 2);
+    assert.ok(calls >= 2, `server saw ${calls} calls`);
+    assert.match(load.errors()[0] ?? '', /UNAVAILABLE: going away/);
+  } finally {
+    load.close();
+    ending.forceShutdown();
+  }
 });
