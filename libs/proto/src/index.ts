@@ -21,6 +21,7 @@ export { ENVOY_FILES, KEEL_FILES, lookupType, newRoot, protoRoot } from './roots
 export {
   shortTypeName,
   TYPE_PREFIX,
+  TypeName,
   TypeUrl,
   typeNameOf,
   typeUrlOf,

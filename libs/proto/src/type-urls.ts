@@ -12,6 +12,17 @@ export const TypeUrl = {
 } as const;
 export type XdsTypeUrl = (typeof TypeUrl)[keyof typeof TypeUrl];
 
+/** Envoy message type names (what `lookupType`/`encodeMessage` take): the resources of `TypeUrl` and their parts. */
+export const TypeName = {
+  Cluster: 'envoy.config.cluster.v3.Cluster',
+  ClusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  Listener: 'envoy.config.listener.v3.Listener',
+  RouteConfiguration: 'envoy.config.route.v3.RouteConfiguration',
+  VirtualHost: 'envoy.config.route.v3.VirtualHost',
+  Route: 'envoy.config.route.v3.Route',
+  Secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+
 /** Push order required by xDS: clusters, endpoints, listeners, routes. */
 export const XDS_ORDER: readonly string[] = [
   TypeUrl.Cluster,

@@ -1,6 +1,6 @@
 // One proxy's full xDS output (CDS, EDS, LDS, RDS) and its consistency check. Pure.
 import { encodeMessage, findUnknownFields } from '@keel/proto';
-import { FilterNames } from '../model/names.js';
+import { referencedRouteNames as routeNamesOf } from '@keel/xds';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
@@ -29,22 +29,9 @@ export interface GenerateStats {
   rejected?: EnvoyRuleRejection[];
 }
 
-/** RDS names referenced by listeners (filter-chain HCMs and API listeners), deduplicated, in order. */
+/** RDS names referenced by listeners (libs/xds's reading of filter chains and API listeners), deduplicated, in order. */
 export function referencedRouteNames(listeners: readonly EnvoyObject[]): string[] {
-  const names = new Set<string>();
-  const visit = (hcm: EnvoyObject | undefined) => {
-    const rds = hcm?.rds as EnvoyObject | undefined;
-    if (rds?.route_config_name !== undefined) names.add(String(rds.route_config_name));
-  };
-  for (const l of listeners) {
-    for (const c of (l.filter_chains ?? []) as EnvoyObject[]) {
-      for (const f of (c.filters ?? []) as EnvoyObject[]) {
-        if (f.name === FilterNames.httpConnectionManager) visit(f.typed_config as EnvoyObject);
-      }
-    }
-    visit((l.api_listener as EnvoyObject | undefined)?.api_listener as EnvoyObject | undefined);
-  }
-  return [...names];
+  return [...new Set(listeners.flatMap((l) => routeNamesOf(l)))];
 }
 
 /** EDS service names of the EDS clusters, in cluster order. */

@@ -1,5 +1,5 @@
 // One proxy scope's xDS snapshot: the config key that decides sharing, full builds and EDS-only rebuilds.
-import { encodeMessage, TypeUrl, typeNameOf } from '@keel/proto';
+import { encodeMessage, TypeName, TypeUrl } from '@keel/proto';
 import { appendRepeated, encodedResource, makeResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
 import {
@@ -118,8 +118,8 @@ export function ownIdentity(proxy: MeshProxy): string {
   return JSON.stringify([identity(proxy), sorted(proxy.labels), proxy.metadata.ISTIO_VERSION ?? '']);
 }
 
-const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
-const ROUTE_CONFIGURATION = typeNameOf(TypeUrl.RouteConfiguration);
+const VIRTUAL_HOST = TypeName.VirtualHost;
+const ROUTE_CONFIGURATION = TypeName.RouteConfiguration;
 /** RouteConfiguration.virtual_hosts. */
 const VIRTUAL_HOSTS_FIELD = 2;
 
