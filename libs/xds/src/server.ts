@@ -28,6 +28,11 @@ export interface XdsServerOptions {
   callbacks?: XdsCallbacks;
   /** Cache key of a node. Default: node.id. */
   nodeKey?: (node: NodeInfo) => string;
+  /**
+   * Admission: called with the node of a stream's first request (and of each fetch); a message refuses
+   * the call with INVALID_ARGUMENT and that message, before any session or watch exists.
+   */
+  admit?: (node: NodeInfo) => string | undefined;
 }
 
 export interface XdsServer {
@@ -80,6 +85,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
       try {
         if (!session) {
           if (!req.node?.id) return fail(grpc.status.INVALID_ARGUMENT, 'missing node id');
+          const refused = options.admit?.(req.node);
+          if (refused !== undefined) return fail(grpc.status.INVALID_ARGUMENT, refused);
           counter += 1;
           const id = `${req.node.id}-${counter}`;
           session = new StreamSession(id, kind, req.node, nodeKey(req.node), ctx, call, onClosed);
@@ -109,6 +116,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     return (call: grpc.ServerUnaryCall<SotwRequest, SotwWire>, cb: grpc.sendUnaryData<SotwWire>) => {
       const req = call.request;
       if (!req.node?.id) return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'missing node id' });
+      const refused = options.admit?.(req.node);
+      if (refused !== undefined) return cb({ code: grpc.status.INVALID_ARGUMENT, details: refused });
       const r = ctx.cache.fetch(nodeKey(req.node), typeUrl, req.resource_names);
       if (!r) return cb({ code: grpc.status.UNAVAILABLE, details: 'no snapshot for node' });
       const resources = r.resources.map((x) => ({ type_url: x.typeUrl, value: x.encoded }));

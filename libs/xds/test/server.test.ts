@@ -3,7 +3,8 @@ import http2 from 'node:http2';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { encodeMessage, serviceClient, TypeUrl } from '@keel/proto';
-import { makeResource, Snapshot } from '../src/index.js';
+import { silentLogger } from '@keel/runtime';
+import { createXdsServer, makeResource, Snapshot, SnapshotCache } from '../src/index.js';
 import {
   CallQueue,
   edsCluster,
@@ -140,4 +141,53 @@ test('a stream whose writes stop draining is closed after sendTimeoutMs; others 
   );
   healthy.call.end();
   stuck.destroy();
+});
+
+test('admission: a refused node ends its stream (and fetch) with INVALID_ARGUMENT before any session', async () => {
+  const cache = new SnapshotCache();
+  cache.setSnapshot('ok', new Snapshot([edsCluster('c1')]));
+  const opened: string[] = [];
+  const xds = createXdsServer({
+    cache,
+    logger: silentLogger,
+    admit: (node) => (node.id === 'ok' ? undefined : `node ${node.id} is not served here`),
+    callbacks: { onStreamOpen: (s) => opened.push(s.node.id) },
+  });
+  const server = new grpc.Server();
+  xds.addTo(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  const Ads = serviceClient('envoy.service.discovery.v3.AggregatedDiscoveryService');
+  const ads = new Ads(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  try {
+    const refused = ads.StreamAggregatedResources();
+    refused.on('error', () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => refused.on('status', resolve));
+    refused.write({ node: { id: 'bad' }, type_url: TypeUrl.Cluster });
+    const s = await status;
+    assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(s.details, 'node bad is not served here');
+    const admitted = new CallQueue<Response>(ads.StreamAggregatedResources());
+    admitted.write({ node: { id: 'ok' }, type_url: TypeUrl.Cluster });
+    assert.deepEqual(
+      ((await admitted.next()).resources ?? []).map((r) => r.name),
+      ['c1'],
+    );
+    admitted.call.end();
+    assert.deepEqual(opened, ['ok'], 'no session for the refused node');
+    const Cds = serviceClient('envoy.service.cluster.v3.ClusterDiscoveryService');
+    const cds = new Cds(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      cds.FetchClusters({ node: { id: 'bad' } }, (e: grpc.ServiceError) => resolve(e)),
+    );
+    assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+    cds.close();
+  } finally {
+    ads.close();
+    xds.close();
+    server.forceShutdown();
+  }
 });

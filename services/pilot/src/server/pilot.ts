@@ -16,7 +16,6 @@ import { ProxyPusher, type PushStatus } from '../push/pusher.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
 import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
 import { pilotMetrics } from './metrics.js';
-import { nodeGatedServer } from './node-gate.js';
 
 export interface PilotOptions {
   /** Galley's MCP `host:port`. */
@@ -223,6 +222,7 @@ export function createPilot(options: PilotOptions): Pilot {
     cache,
     logger: log,
     sendTimeoutMs: options.sendTimeoutMs ?? 5000,
+    admit: (node) => checkNode(node),
     callbacks: {
       onStreamOpen: (s) => pusher.connect(s.node),
       onStreamClose: (s) => pusher.disconnect(s.node.id),
@@ -250,7 +250,7 @@ export function createPilot(options: PilotOptions): Pilot {
   }
 
   const grpcServer = new grpc.Server({ 'grpc.max_concurrent_streams': 100000 });
-  xds.addTo(nodeGatedServer(grpcServer, checkNode) as grpc.Server);
+  xds.addTo(grpcServer);
   const debugCtx: DebugContext = {
     version,
     xds,
