@@ -10,7 +10,14 @@ export {
   parseFlagsOrExit,
   usage,
 } from './flags.js';
-export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
+export {
+  capText,
+  createLogger,
+  LOG_FIELD_MAX,
+  type Logger,
+  type LoggerOptions,
+  silentLogger,
+} from './logger.js';
 export {
   createMonitoringServer,
   type MonitoringOptions,

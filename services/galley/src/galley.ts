@@ -15,9 +15,17 @@ import {
   meshConfigDefaults,
   parseDocuments,
   parseMeshConfig,
+  type ResourceLimits,
 } from '@keel/config';
 import { createMcpSource, type McpSource } from '@keel/mcp';
-import { createMonitoringServer, type Logger, newRegistry, type Tracing, watchTlsFiles } from '@keel/runtime';
+import {
+  capText,
+  createMonitoringServer,
+  type Logger,
+  newRegistry,
+  type Tracing,
+  watchTlsFiles,
+} from '@keel/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Debouncer } from './debounce.js';
 import { Ingestor, type IngestReporter } from './ingest.js';
@@ -46,6 +54,10 @@ export interface GalleyOptions {
   debounceMaxMs?: number;
   logger: Logger;
   version?: string;
+  /** Size and depth limits for every source and the webhook (defaults: 1.5 MiB, 32 levels). */
+  limits?: ResourceLimits;
+  /** Full rescan period of configDir, a backstop to file events (default 30 s; 0 disables). */
+  rescanIntervalMs?: number;
   /** Spans (one per published snapshot) go here; no-op when absent. */
   tracer?: Tracing['tracer'];
 }
@@ -108,6 +120,11 @@ export function createGalley(opts: GalleyOptions): Galley {
       served,
       mesh as unknown as Record<string, unknown>,
       String(snapshotCount),
+      (entry, err) =>
+        log.error(
+          { kind: entry.resource.kind, name: entry.resource.metadata.name, err: capText(String(err)) },
+          'resource conversion failed; left out of the snapshot',
+        ),
     );
     mcp.setSnapshot(snap);
     span?.setAttributes({ 'keel.snapshot.version': snap.version, 'keel.snapshot.resources': store.size() });
@@ -157,7 +174,7 @@ export function createGalley(opts: GalleyOptions): Galley {
       }
     },
   };
-  const ingestor = new Ingestor(store, reporter);
+  const ingestor = new Ingestor(store, reporter, opts.limits);
 
   let dirWatcher: DirectoryWatcher | undefined;
   let kubeSource: KubeSource | undefined;
@@ -266,6 +283,7 @@ export function createGalley(opts: GalleyOptions): Galley {
           key: pair.key,
           logger: log.child({ part: 'webhook' }),
           metrics: metrics.webhook,
+          ...(opts.limits ? { limits: opts.limits } : {}),
         });
         addresses.webhookPort = (await webhook.start()).port;
       }

@@ -1,4 +1,10 @@
-import { type ConfigError, kindFor, type Resource, validateResource } from '@keel/config';
+import {
+  type ConfigError,
+  kindFor,
+  type Resource,
+  type ResourceLimits,
+  validateResource,
+} from '@keel/config';
 import { contentVersion } from './snapshot.js';
 import { type ResourceStore, resourceKey } from './store.js';
 
@@ -22,6 +28,7 @@ export class Ingestor {
   constructor(
     private readonly store: ResourceStore,
     private readonly reporter: IngestReporter,
+    private readonly limits?: ResourceLimits,
   ) {}
 
   /**
@@ -55,7 +62,7 @@ export class Ingestor {
   applyOne(origin: string, input: Resource): boolean {
     const info = kindFor(input.apiVersion, input.kind);
     const res = info ? this.defaulted(input, info.clusterScoped) : input;
-    const result = validateResource(res);
+    const result = validateResource(res, this.limits ? { limits: this.limits } : {});
     if (!result.ok || !info) {
       this.reporter.rejected(result.ok ? [] : result.errors, origin);
       return false;
