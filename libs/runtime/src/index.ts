@@ -41,3 +41,4 @@ export {
   watchTlsFiles,
 } from './tls.js';
 export { initTracing, type Tracing, type TracingOptions, tracesUrl } from './tracing.js';
+export { type TreeWatcher, type TreeWatchOptions, watchTree } from './watch-tree.js';

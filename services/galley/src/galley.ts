@@ -33,7 +33,7 @@ import { galleyMetrics } from './metrics.js';
 import { buildSnapshot } from './snapshot.js';
 import { type DirectoryWatcher, displayPath, type FileEvent, watchDirectory } from './sources/files.js';
 import { createKubeSource, type KubeSource } from './sources/kube.js';
-import { ResourceStore } from './store.js';
+import { ResourceStore, resourceKey } from './store.js';
 import { createWebhookServer, type WebhookServer } from './webhook.js';
 
 export interface GalleyOptions {
@@ -111,6 +111,7 @@ export function createGalley(opts: GalleyOptions): Galley {
   let mesh: MeshConfig = meshConfigDefaults();
   let snapshotCount = 0;
   let isReady = false;
+  let started = false;
 
   const publish = (): void => {
     snapshotCount++;
@@ -173,6 +174,28 @@ export function createGalley(opts: GalleyOptions): Galley {
         });
       }
     },
+    duplicate: (defs) => {
+      metrics.duplicates.inc();
+      const where = (d: (typeof defs)[number]) =>
+        `${d.resource.source?.file ?? d.origin}:${d.resource.source?.line ?? '?'}`;
+      const [served, ...others] = defs;
+      if (!served) return;
+      const id = `${served.resource.kind} ${resourceKey(served.resource)}`;
+      log.warn(
+        {
+          kind: served.resource.kind,
+          name: resourceKey(served.resource),
+          served: where(served),
+          ignored: others.map(where),
+        },
+        `duplicate ${id}: ${where(served)} is served (first in path order), ${others.map(where).join(', ')} ignored`,
+      );
+    },
+    kept: (origin, n) =>
+      log.warn(
+        { file: opts.configDir ? displayPath(opts.configDir, origin) : origin, kept: n },
+        'config file has errors: resources it no longer lists are kept until it is valid',
+      ),
   };
   const ingestor = new Ingestor(store, reporter, opts.limits);
 
@@ -237,9 +260,21 @@ export function createGalley(opts: GalleyOptions): Galley {
           if (!name || String(name) === basename(file) || String(name).startsWith('..')) void load();
         });
       }
+      let dirReady = true;
       if (opts.configDir) {
-        dirWatcher = watchDirectory(opts.configDir, applyFiles, log.child({ part: 'files' }));
-        applyFiles(await dirWatcher.scan());
+        dirWatcher = watchDirectory(opts.configDir, applyFiles, log.child({ part: 'files' }), {
+          rescanIntervalMs: opts.rescanIntervalMs ?? 30_000,
+          onAvailability: (available) => {
+            metrics.configDirAvailable.set(available ? 1 : 0);
+            // Nothing is published (and /ready stays false) until the directory has been read once:
+            // an empty snapshot would wipe every proxy's config.
+            if (available && !isReady && started) publish();
+          },
+        });
+        const first = await dirWatcher.scan();
+        dirReady = first.ok;
+        metrics.configDirAvailable.set(first.ok ? 1 : 0);
+        if (first.ok) applyFiles(first.events);
       }
       if (opts.kubeConfig) {
         kubeSource = createKubeSource({
@@ -254,7 +289,8 @@ export function createGalley(opts: GalleyOptions): Galley {
         });
         await kubeSource.start();
       }
-      publish();
+      started = true;
+      if (dirReady) publish();
       mcpPort = await new Promise<number>((resolve, reject) =>
         grpcServer.bindAsync(
           `${opts.host ?? '0.0.0.0'}:${opts.mcpPort}`,
