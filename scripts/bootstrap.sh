@@ -32,5 +32,7 @@ fi
 
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v nats-server >/dev/null 2>&1 || need_root_apt nats-server
+# gRPC C-core (with xDS) for the second real xDS client in tests; Debian's /usr/bin/python3 sees it.
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need_root_apt python3-grpcio
 
 pnpm install --frozen-lockfile --reporter=silent
