@@ -18,6 +18,10 @@ import { PushDebouncer } from './push.js';
 export interface PilotOptions {
   /** Galley's MCP `host:port`. */
   mcpAddress: string;
+  /** Longest jittered MCP reconnect delay (default 2 s). */
+  mcpReconnectMaxMs?: number;
+  /** Largest MCP response accepted (default 64 MiB). */
+  mcpMaxMessageBytes?: number;
   /** Listen address for every port (default 0.0.0.0). */
   host?: string;
   /** xDS gRPC port (15010); 0 picks a free one. */
@@ -132,6 +136,8 @@ export function createPilot(options: PilotOptions): Pilot {
 
   const sink = createMcpSink({
     address: options.mcpAddress,
+    ...(options.mcpReconnectMaxMs !== undefined ? { maxReconnectDelayMs: options.mcpReconnectMaxMs } : {}),
+    ...(options.mcpMaxMessageBytes !== undefined ? { maxMessageBytes: options.mcpMaxMessageBytes } : {}),
     collections: pilotCollections(),
     sinkId: pilotId,
     logger: log,
@@ -145,6 +151,8 @@ export function createPilot(options: PilotOptions): Pilot {
     },
   });
   sink.on('synced', () => debouncer.requestNow(fullPush()));
+  sink.on('connected', () => log.info({ address: options.mcpAddress }, 'MCP source connected'));
+  sink.on('disconnected', () => log.warn({ address: options.mcpAddress }, 'MCP source disconnected'));
   const ready = () => sink.synced() && firstPush;
 
   function onNack(stream: StreamInfo, typeUrl: string, nack: { nonce: string; error: string }): void {
