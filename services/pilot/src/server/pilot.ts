@@ -5,7 +5,13 @@ import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects, type XdsNackEvent } from '@keel/bus';
 import { createMcpSink, type McpUpdate } from '@keel/mcp';
 import { shortTypeName } from '@keel/proto';
-import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
+import {
+  capText,
+  createMonitoringServer,
+  type Logger,
+  type MonitoringServer,
+  newRegistry,
+} from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
 import { buildPushContext } from '../model/push-context.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
@@ -198,7 +204,8 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics.invalidNodes.inc();
     log.warn({ node: node.id, error: parsed.errors }, 'xds stream refused: invalid node');
     events.emit('invalid-node', { node: node.id, error: parsed.errors });
-    return parsed.errors;
+    // The status message travels in a trailer (8 KB limit on most clients): cap the echoed id.
+    return capText(parsed.errors);
   }
 
   const grpcServer = new grpc.Server({ 'grpc.max_concurrent_streams': 100000 });
