@@ -133,7 +133,8 @@ function onAnswer(
 
 /** `r` plus the last sent version of every requested name it lacks; undefined to send nothing. */
 function withHeld(state: SotwTypeState, r: Reply): Reply | undefined {
-  const sent = (state.sent ??= new Map());
+  state.sent ??= new Map();
+  const sent = state.sent;
   const present = new Set(r.resourceNames());
   const requested = state.nameSet?.names ?? [];
   for (const n of [...sent.keys()]) if (!requested.includes(n)) sent.delete(n);
