@@ -260,19 +260,20 @@ export function createGalley(opts: GalleyOptions): Galley {
           if (!name || String(name) === basename(file) || String(name).startsWith('..')) void load();
         });
       }
-      let dirReady = true;
+      let dirReady = !opts.configDir;
       if (opts.configDir) {
         dirWatcher = watchDirectory(opts.configDir, applyFiles, log.child({ part: 'files' }), {
           rescanIntervalMs: opts.rescanIntervalMs ?? 30_000,
           onAvailability: (available) => {
             metrics.configDirAvailable.set(available ? 1 : 0);
+            dirReady = available;
             // Nothing is published (and /ready stays false) until the directory has been read once:
             // an empty snapshot would wipe every proxy's config.
             if (available && !isReady && started) publish();
           },
         });
         const first = await dirWatcher.scan();
-        dirReady = first.ok;
+        dirReady ||= first.ok;
         metrics.configDirAvailable.set(first.ok ? 1 : 0);
         if (first.ok) applyFiles(first.events);
       }
