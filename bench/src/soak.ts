@@ -53,7 +53,8 @@ async function main(): Promise<void> {
     baselineOnly: false,
     noBaseline: true,
     serverPrefix: [],
-    repoRoot: repoRoot(),
+    // KEEL_SOAK_SERVERS_ROOT: run another checkout's built galley and pilot (to compare two builds).
+    repoRoot: process.env.KEEL_SOAK_SERVERS_ROOT ?? repoRoot(),
     log,
   };
   const dir = await tempDir('soak');
