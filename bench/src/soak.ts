@@ -66,8 +66,10 @@ async function main(): Promise<void> {
     ['--config-dir', dir.path, '--mcp-port', '0', '--monitoring-port', '0', '--webhook-port', '0'],
     'galley listening',
   );
+  // KEEL_SOAK_PILOT_ROOT: only pilot from another checkout (to tell whose memory grows).
+  const pilotRoot = process.env.KEEL_SOAK_PILOT_ROOT;
   const pilot = await startServer(
-    ctx,
+    pilotRoot ? { ...ctx, repoRoot: pilotRoot } : ctx,
     'services/pilot/dist/src/main.js',
     [
       '--mcp-address',
