@@ -14,6 +14,7 @@ import { isHttp2Protocol } from '../model/protocol.js';
 import type { Proxy as MeshProxy, PushContext, Resolution, Service, ServicePort } from '../model/types.js';
 import { authnPolicyFor, peerMode } from './authn.js';
 import { endpointsFor, localityLbEndpoints } from './endpoints.js';
+import { localityLbSettingFor } from './locality-lb.js';
 import { type TlsSettings, upstreamTransportSocket } from './tls.js';
 
 export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -214,6 +215,13 @@ function applyAutoMtls(c: Cluster, st: BuildState): void {
   ];
 }
 
+/** Envoy honours locality weights (`distribute`) only with locality_weighted_lb_config; gRPC always does. */
+function localityWeighted(c: Cluster, st: BuildState, top?: TrafficPolicy, own?: TrafficPolicy): void {
+  if (st.proxy.generator !== 'envoy') return;
+  if ((localityLbSettingFor(st.push, top, own)?.distribute ?? []).length === 0) return;
+  c.common_lb_config = { ...(c.common_lb_config ?? {}), locality_weighted_lb_config: {} };
+}
+
 const RAW_BUFFER = {
   name: 'envoy.transport_sockets.raw_buffer',
   typed_config: typed('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer', {}),
@@ -280,6 +288,7 @@ export function outboundClustersForPort(
   const main = baseCluster(buildSubsetKey('outbound', port.port, '', service.hostname), st);
   applyTrafficPolicy(main, policy, st);
   if (!tlsOf(policy, port)) applyAutoMtls(main, st);
+  localityWeighted(main, st, policyForPort(policy, port), undefined);
   const out = [finishHttpOptions(main, st)];
   for (const subset of (dr?.spec.subsets ?? []) as Array<{ name: string; trafficPolicy?: TrafficPolicy }>) {
     const sst = newState(push, proxy, service, port, subset.name);
@@ -287,6 +296,7 @@ export function outboundClustersForPort(
     applyTrafficPolicy(c, policy, sst);
     applyTrafficPolicy(c, subset.trafficPolicy, sst);
     if (!tlsOf(subset.trafficPolicy, port) && !tlsOf(policy, port)) applyAutoMtls(c, sst);
+    localityWeighted(c, sst, policyForPort(policy, port), policyForPort(subset.trafficPolicy, port));
     out.push(finishHttpOptions(c, sst));
   }
   return out;

@@ -71,10 +71,18 @@ function applyFailover(groups: Group[], proxy: Locality, setting: LocalityLbSett
   });
 }
 
-/** The setting in force: the DestinationRule's `loadBalancer.localityLbSetting`, else the mesh's. */
-function settingFor(push: PushContext, policy: Obj | undefined): LocalityLbSetting | undefined {
-  const own = policy?.loadBalancer?.localityLbSetting as LocalityLbSetting | undefined;
-  const s = own ?? push.mesh.localityLbSetting;
+/**
+ * The setting in force for a cluster with port-narrowed policies `top` (DestinationRule) and `own`
+ * (its subset): the subset's `loadBalancer.localityLbSetting`, the rule's, else the mesh's.
+ */
+export function localityLbSettingFor(
+  push: PushContext,
+  top: Obj | undefined,
+  own: Obj | undefined,
+): LocalityLbSetting | undefined {
+  const policy = own?.loadBalancer ? own : top;
+  const s =
+    (policy?.loadBalancer?.localityLbSetting as LocalityLbSetting | undefined) ?? push.mesh.localityLbSetting;
   return s && s.enabled !== false ? s : undefined;
 }
 
@@ -100,7 +108,7 @@ export function applyLocalityLb(
   const top = policyForPort(dr?.spec.trafficPolicy as Obj | undefined, servicePort);
   const sub = ((dr?.spec.subsets ?? []) as Obj[]).find((s) => subset && s.name === subset);
   const own = policyForPort(sub?.trafficPolicy as Obj | undefined, servicePort);
-  const setting = settingFor(push, own?.loadBalancer ? own : top);
+  const setting = localityLbSettingFor(push, top, own);
   if (!setting) return groups;
   if ((setting.distribute ?? []).length > 0) return applyDistribute(groups, l, setting) ?? groups;
   const outlier = own?.outlierDetection ?? top?.outlierDetection;
