@@ -252,6 +252,62 @@ test('AuthorizationPolicy: only client-a passes, client-b gets PERMISSION_DENIED
   await expectOutcome(clientB, `ok:tls ${spiffe('client-b')}`);
 });
 
+test('ServiceRole/ServiceRoleBinding: principal, method path and header constraint enforced by the server', async () => {
+  const rbac: KubeObject[] = [
+    {
+      apiVersion: 'rbac.istio.io/v1alpha1',
+      kind: 'ClusterRbacConfig',
+      metadata: { name: 'default' },
+      spec: { mode: 'ON' },
+    },
+    {
+      apiVersion: 'rbac.istio.io/v1alpha1',
+      kind: 'ServiceRole',
+      metadata: { name: 'echo-caller', namespace: NS },
+      spec: {
+        rules: [
+          {
+            services: [`echo.${NS}.svc.cluster.local`],
+            paths: ['/keel.demo.v1.Echo/*'],
+            constraints: [{ key: 'request.headers[x-team]', values: ['blue'] }],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'rbac.istio.io/v1alpha1',
+      kind: 'ServiceRoleBinding',
+      metadata: { name: 'echo-caller', namespace: NS },
+      spec: {
+        subjects: [{ user: `cluster.local/ns/${NS}/sa/client-a` }],
+        roleRef: { kind: 'ServiceRole', name: 'echo-caller' },
+      },
+    },
+  ];
+  await publish([STRICT, ISTIO_MUTUAL, ...rbac]);
+  await expectOutcome(clientA, 'error:PERMISSION_DENIED');
+  const blue = await clientA.call({ message: 'peer?', metadata: { 'x-team': 'blue' } });
+  assert.equal(describe(blue), `ok:tls ${spiffe('client-a')}`);
+  const other = await clientA.call({ message: 'peer?', metadata: { 'x-team': 'red' } });
+  assert.equal(describe(other), 'error:PERMISSION_DENIED');
+  const b = await clientB.call({ message: 'peer?', metadata: { 'x-team': 'blue' } });
+  assert.equal(describe(b), 'error:PERMISSION_DENIED');
+});
+
+test('a rule gRPC cannot enforce (requestPrincipals) denies instead of allowing', async () => {
+  const jwtOnly: KubeObject = {
+    ...ONLY_CLIENT_A,
+    metadata: { name: 'echo-jwt', namespace: NS },
+    spec: {
+      selector: { matchLabels: { app: 'echo' } },
+      rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }],
+    },
+  };
+  await publish([STRICT, ISTIO_MUTUAL, jwtOnly]);
+  await expectOutcome(clientA, 'error:PERMISSION_DENIED');
+  assert.equal(describe(await clientB.call({ message: 'peer?' })), 'error:PERMISSION_DENIED');
+});
+
 test('auto-mTLS (enableAutoMtls) without a DestinationRule: STRICT gives proxyless clients mTLS', async () => {
   // Without the DestinationRule and without auto-mTLS the client dials plaintext: refused.
   await publish([STRICT], { enableAutoMtls: false }, CLIENT_B_NODE, TypeUrl.Cluster);
