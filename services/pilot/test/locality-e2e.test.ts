@@ -22,12 +22,12 @@ const ECHO: grpc.ServiceDefinition = {
   },
 };
 const EchoClient = grpc.makeGenericClientConstructor(ECHO, 'Echo');
+const CLIENT_ID = 'sidecar~127.0.4.10~client-0.default~default.svc.cluster.local';
 const BACKENDS = [
   { ip: '127.0.4.1', locality: 'r1/z1' },
   { ip: '127.0.4.2', locality: 'r1/z2' },
   { ip: '127.0.4.3', locality: 'r2/z1' },
 ];
-const CLIENT_ID = 'sidecar~127.0.4.10~client-0.default~default.svc.cluster.local';
 
 let h: Harness;
 let port: number;
@@ -62,17 +62,6 @@ function destinationRule(loadBalancer?: object): KubeObject {
       },
     },
   };
-}
-
-async function publishAndAck(objects: KubeObject[], mesh?: Record<string, unknown>): Promise<void> {
-  const acked = waitEvent(
-    h.pilot.events,
-    'ack',
-    (a) => a.node === CLIENT_ID && a.typeUrl === TypeUrl.ClusterLoadAssignment,
-    10_000,
-  );
-  h.publish(objects, mesh);
-  await acked;
 }
 
 function startBackend(ip: string): Promise<grpc.Server> {
@@ -110,13 +99,26 @@ async function stopBackend(ip: string): Promise<void> {
   s.forceShutdown();
 }
 
+async function publishAndAck(objects: KubeObject[], mesh?: Record<string, unknown>): Promise<void> {
+  const acked = waitEvent(
+    h.pilot.events,
+    'ack',
+    (a) => a.node === CLIENT_ID && a.typeUrl === TypeUrl.ClusterLoadAssignment,
+    10_000,
+  );
+  h.publish(objects, mesh);
+  await acked;
+}
+
+const DISTRIBUTE = { localityLbSetting: { distribute: [{ from: 'r1/z1/*', to: { 'r2/*': 100 } }] } };
+
 before(async () => {
   (await import('@grpc/grpc-js-xds')).register();
   port = await freePort();
   for (const b of BACKENDS) servers.set(b.ip, await startBackend(b.ip));
   h = await startHarness(undefined);
   const ready = waitEvent(h.pilot.events, 'ready');
-  h.publish([serviceEntry(), destinationRule()], { localityLbSetting: {} });
+  h.publish([serviceEntry(), destinationRule(DISTRIBUTE)]);
   await ready;
   const bootstrap = {
     xds_servers: [
@@ -136,8 +138,6 @@ before(async () => {
   client = new EchoClient(`xds:///${HOST}:${PORT}`, grpc.credentials.createInsecure(), {
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
   });
-  // The channel subscribes on its first call; priorities: r1/z1, then r1/z2, then r2.
-  await expectAllOn('127.0.4.1');
 });
 
 after(async () => {
@@ -146,10 +146,18 @@ after(async () => {
   for (const s of servers.values()) s.forceShutdown();
 });
 
+// The scenarios only ever add priorities: grpc-js-xds 1.14 leaves a ref'd 15-minute timer behind when
+// an update removes priorities from a live channel, which would keep this test process running.
+
 test('distribute: weights from the client locality send everything to r2', async () => {
-  const lb = { localityLbSetting: { distribute: [{ from: 'r1/z1/*', to: { 'r2/*': 100 } }] } };
-  await publishAndAck([serviceEntry(), destinationRule(lb)], { localityLbSetting: {} });
   await expectAllOn('127.0.4.3');
+});
+
+test('without locality LB the same client spreads over every locality', async () => {
+  await publishAndAck([serviceEntry(), destinationRule()]);
+  const seen = new Set<string>();
+  for (let i = 0; i < 100 && seen.size < 3; i++) seen.add(await echo());
+  assert.deepEqual([...seen].sort(), ['127.0.4.1', '127.0.4.2', '127.0.4.3']);
 });
 
 test('failover: the local zone first; its endpoint down, the next zone; then the next region', async () => {
