@@ -1,9 +1,9 @@
 """A long-running gRPC C-core xDS client driven line by line (JSON) over stdin/stdout.
 
 Run with Debian's interpreter (/usr/bin/python3, package python3-grpcio) and GRPC_XDS_BOOTSTRAP
-pointing at a bootstrap file. KEEL_XDS_CREDENTIALS=1 makes channels use xDS credentials (mTLS from
-the bootstrap's certificate providers when the cluster has an UpstreamTlsContext). Channels are created once per target and kept for the process's
-life, so a test sees how one client recovers from whatever the control plane does.
+pointing at a bootstrap file (KEEL_XDS_CREDENTIALS=1: channels use xDS credentials, so mTLS from
+the bootstrap's certificate providers where the cluster has an UpstreamTlsContext). Channels are
+created once per target and kept for the process's life, so a test sees how one client recovers from whatever the control plane does.
 
 Requests (one JSON object a line):
   {"id": 1, "op": "call", "target": "xds:///host:port", "method": "/keel.demo.v1.Echo/Call",

@@ -3,10 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { SYSTEM_PYTHON } from './ccore.js';
 import { repoRoot } from './paths.js';
-
-/** Debian's interpreter, which sees python3-grpcio (gRPC C-core with xDS). */
-const PYTHON = '/usr/bin/python3';
 
 export interface CcoreServerOptions {
   /** The xDS bootstrap JSON; it needs `server_listener_resource_name_template`. */
@@ -34,7 +32,7 @@ export async function startCcoreServer(opts: CcoreServerOptions): Promise<CcoreS
   const bootstrapFile = path.join(dir, 'bootstrap.json');
   await writeFile(bootstrapFile, opts.bootstrap);
   const script = path.join(repoRoot(), 'libs', 'testing', 'python', 'xds_server.py');
-  const proc: ChildProcess = spawn(PYTHON, ['-u', script, opts.address, opts.name], {
+  const proc: ChildProcess = spawn(SYSTEM_PYTHON, ['-u', script, opts.address, opts.name], {
     env: { ...process.env, ...opts.env, GRPC_XDS_BOOTSTRAP: bootstrapFile },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

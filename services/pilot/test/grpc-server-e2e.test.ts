@@ -210,18 +210,17 @@ before(async () => {
     name: 'echo-0',
   });
   await firstAck;
-  const xds = { KEEL_XDS_CREDENTIALS: '1' };
   [plain, clientA, clientB] = await Promise.all([
     startCcoreClient({ bootstrap: bootstrap('plain-0', '127.0.3.10', { app: 'plain' }), target: TARGET }),
     startCcoreClient({
       bootstrap: bootstrap('client-a-0', '127.0.3.11', { app: 'client-a' }, certsA),
       target: TARGET,
-      env: xds,
+      xdsCredentials: true,
     }),
     startCcoreClient({
       bootstrap: bootstrap('client-b-0', '127.0.3.12', { app: 'client-b' }, certsB),
       target: TARGET,
-      env: xds,
+      xdsCredentials: true,
     }),
   ]);
 });
