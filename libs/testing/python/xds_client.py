@@ -1,8 +1,9 @@
 """A long-running gRPC C-core xDS client driven line by line (JSON) over stdin/stdout.
 
 Run with Debian's interpreter (/usr/bin/python3, package python3-grpcio) and GRPC_XDS_BOOTSTRAP
-pointing at a bootstrap file. Channels are created once per target and kept for the process's
-life, so a test sees how one client recovers from whatever the control plane does.
+pointing at a bootstrap file (KEEL_XDS_CREDENTIALS=1: channels use xDS credentials, so mTLS from
+the bootstrap's certificate providers where the cluster has an UpstreamTlsContext). Channels are
+created once per target and kept for the process's life, so a test sees how one client recovers from whatever the control plane does.
 
 Requests (one JSON object a line):
   {"id": 1, "op": "call", "target": "xds:///host:port", "method": "/keel.demo.v1.Echo/Call",
@@ -16,9 +17,11 @@ Echo messages are encoded by hand (field 1 and 2 strings): no generated stubs ar
 """
 
 import json
+import os
 import sys
 
 import grpc
+import grpc.experimental
 
 
 def _varint(n):
@@ -88,7 +91,12 @@ class Driver:
     def channel(self, target):
         ch = self.channels.get(target)
         if ch is None:
-            ch = grpc.insecure_channel(target)
+            if os.environ.get("KEEL_XDS_CREDENTIALS") == "1":
+                # TLS as the control plane's UpstreamTlsContext says (bootstrap certificate providers).
+                creds = grpc.xds_channel_credentials(grpc.experimental.insecure_channel_credentials())
+                ch = grpc.secure_channel(target, creds)
+            else:
+                ch = grpc.insecure_channel(target)
             self.channels[target] = ch
             ch.subscribe(lambda s, t=target: self.states.__setitem__(t, STATE_NAMES.get(s, str(s))))
         return ch

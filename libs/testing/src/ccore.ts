@@ -33,6 +33,11 @@ export interface CcoreClientOptions {
   target: string;
   /** Extra environment, e.g. { GRPC_VERBOSITY: 'debug', GRPC_TRACE: 'xds_client' }. */
   env?: Record<string, string>;
+  /**
+   * xDS channel credentials: TLS (bootstrap certificate providers) where the cluster carries an
+   * UpstreamTlsContext, plaintext elsewhere. Default false: plaintext channels.
+   */
+  xdsCredentials?: boolean;
 }
 
 export interface CcoreClient {
@@ -59,7 +64,12 @@ export async function startCcoreClient(opts: CcoreClientOptions): Promise<CcoreC
   const bootstrapFile = path.join(dir, 'bootstrap.json');
   await writeFile(bootstrapFile, opts.bootstrap);
   const proc: ChildProcess = spawn(SYSTEM_PYTHON, ['-u', ccoreDriverPath()], {
-    env: { ...process.env, ...opts.env, GRPC_XDS_BOOTSTRAP: bootstrapFile },
+    env: {
+      ...process.env,
+      ...opts.env,
+      GRPC_XDS_BOOTSTRAP: bootstrapFile,
+      ...(opts.xdsCredentials ? { KEEL_XDS_CREDENTIALS: '1' } : {}),
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const errLines: string[] = [];

@@ -7,6 +7,7 @@ export {
   SYSTEM_PYTHON,
   startCcoreClient,
 } from './ccore.js';
+export { type CcoreServer, type CcoreServerOptions, startCcoreServer } from './ccore-server.js';
 export { findNatsServer, type NatsOptions, type NatsServer, startNats } from './nats.js';
 export { repoRoot, sharedTestdata } from './paths.js';
 export { freePort } from './ports.js';

@@ -36,7 +36,8 @@ describe('generateProxyResources + checkResources', () => {
         ];
         for (const node of nodes) {
           const res = generateProxyResources(push, proxyFor(push, node));
-          assert.deepEqual(checkResources(res), [], `${combo.join('+')} ${node.id}`);
+          const generator = node.metadata?.GENERATOR === 'grpc' ? 'grpc' : 'envoy';
+          assert.deepEqual(checkResources(res, generator), [], `${combo.join('+')} ${node.id}`);
           assert.ok(res.clusters.length > 0);
           if (node.id.startsWith('sidecar') && !node.metadata?.GENERATOR)
             assert.ok(res.listeners.length >= 4);

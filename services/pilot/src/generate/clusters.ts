@@ -1,6 +1,6 @@
 // CDS: outbound, subset, inbound and special clusters for one proxy (Istio 1.4 semantics, Envoy v3 shape).
 
-import { typed } from '@keel/proto';
+import { jsonToStruct, typed } from '@keel/proto';
 import { protoDurationOf } from '@keel/runtime';
 import {
   BlackHoleCluster,
@@ -12,7 +12,9 @@ import {
 } from '../model/names.js';
 import { isHttp2Protocol } from '../model/protocol.js';
 import type { Proxy as MeshProxy, PushContext, Resolution, Service, ServicePort } from '../model/types.js';
+import { authnPolicyFor, peerMode } from './authn.js';
 import { endpointsFor, localityLbEndpoints } from './endpoints.js';
+import { localityLbSettingFor } from './locality-lb.js';
 import { type TlsSettings, upstreamTransportSocket } from './tls.js';
 
 export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -171,19 +173,61 @@ function applyLoadBalancer(c: Cluster, lb: TrafficPolicy | undefined): void {
   }
 }
 
-function applyTls(c: Cluster, tls: TlsSettings | undefined, st: BuildState): void {
-  if (!tls || st.proxy.generator === 'grpc') return;
-  const socket = upstreamTransportSocket(tls, {
+function istioTarget(st: BuildState) {
+  return {
     proxy: st.proxy,
     mesh: st.push.mesh,
     host: st.service.hostname,
     istioSni: buildDnsSrvSubsetKey('outbound', st.port.port, st.subset, st.service.hostname),
     serviceAccounts: st.service.serviceAccounts,
     http2: isHttp2Protocol(st.port.protocol),
-  });
+  };
+}
+
+function applyTls(c: Cluster, tls: TlsSettings | undefined, st: BuildState): void {
+  // gRPC clients do TLS only through bootstrap certificate providers: ISTIO_MUTUAL (or none).
+  if (!tls || (st.proxy.generator === 'grpc' && tls.mode !== 'ISTIO_MUTUAL' && tls.mode !== 'DISABLE'))
+    return;
+  const socket = upstreamTransportSocket(tls, istioTarget(st));
   if (socket) c.transport_socket = socket;
   else delete c.transport_socket;
 }
+
+/**
+ * Auto-mTLS (mesh `enableAutoMtls`, Istio 1.4) for a cluster whose DestinationRule sets no TLS mode:
+ * when the destination port's authentication policy has mTLS, Envoy gets ISTIO_MUTUAL for endpoints
+ * labelled `security.istio.io/tlsMode: istio` (transport_socket_matches on the EDS metadata) and
+ * plaintext for the rest. gRPC clients have no transport socket matches: they get ISTIO_MUTUAL when
+ * the policy is STRICT (proxyless servers serve PERMISSIVE as plaintext).
+ */
+function applyAutoMtls(c: Cluster, st: BuildState): void {
+  if (!st.push.mesh.enableAutoMtls || st.service.meshExternal || c.type === 'ORIGINAL_DST') return;
+  const mode = peerMode(authnPolicyFor(st.push, st.service, st.port));
+  if (mode === 'NONE') return;
+  const socket = upstreamTransportSocket({ mode: 'ISTIO_MUTUAL' }, istioTarget(st));
+  if (st.proxy.generator === 'grpc') {
+    if (mode === 'STRICT') c.transport_socket = socket;
+    return;
+  }
+  c.transport_socket_matches = [
+    { name: 'tlsMode-istio', match: jsonToStruct({ tlsMode: 'istio' }), transport_socket: socket },
+    { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER },
+  ];
+}
+
+/** Envoy honours locality weights (`distribute`) only with locality_weighted_lb_config; gRPC always does. */
+function localityWeighted(c: Cluster, st: BuildState, top?: TrafficPolicy, own?: TrafficPolicy): void {
+  if (st.proxy.generator !== 'envoy') return;
+  if ((localityLbSettingFor(st.push, top, own)?.distribute ?? []).length === 0) return;
+  c.common_lb_config = { ...(c.common_lb_config ?? {}), locality_weighted_lb_config: {} };
+}
+
+const RAW_BUFFER = {
+  name: 'envoy.transport_sockets.raw_buffer',
+  typed_config: typed('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer', {}),
+};
+
+const tlsOf = (policy: TrafficPolicy | undefined, port: ServicePort) => policyForPort(policy, port)?.tls;
 
 /** Applies one traffic policy (already narrowed to the port) to the cluster under construction. */
 function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, st: BuildState): void {
@@ -243,12 +287,16 @@ export function outboundClustersForPort(
   const st = newState(push, proxy, service, port, '');
   const main = baseCluster(buildSubsetKey('outbound', port.port, '', service.hostname), st);
   applyTrafficPolicy(main, policy, st);
+  if (!tlsOf(policy, port)) applyAutoMtls(main, st);
+  localityWeighted(main, st, policyForPort(policy, port), undefined);
   const out = [finishHttpOptions(main, st)];
   for (const subset of (dr?.spec.subsets ?? []) as Array<{ name: string; trafficPolicy?: TrafficPolicy }>) {
     const sst = newState(push, proxy, service, port, subset.name);
     const c = baseCluster(buildSubsetKey('outbound', port.port, subset.name, service.hostname), sst);
     applyTrafficPolicy(c, policy, sst);
     applyTrafficPolicy(c, subset.trafficPolicy, sst);
+    if (!tlsOf(subset.trafficPolicy, port) && !tlsOf(policy, port)) applyAutoMtls(c, sst);
+    localityWeighted(c, sst, policyForPort(policy, port), policyForPort(subset.trafficPolicy, port));
     out.push(finishHttpOptions(c, sst));
   }
   return out;

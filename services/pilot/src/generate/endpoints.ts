@@ -2,6 +2,7 @@
 import { jsonToStruct } from '@keel/proto';
 import { parseSubsetKey } from '../model/names.js';
 import type { Endpoint, Proxy as MeshProxy, PushContext } from '../model/types.js';
+import { applyLocalityLb } from './locality-lb.js';
 
 /** envoy.config.endpoint.v3.ClusterLoadAssignment in protobufjs object form. */
 export type ClusterLoadAssignment = Record<string, unknown>;
@@ -95,7 +96,11 @@ export function endpointsForCluster(
     return { cluster_name: clusterName, endpoints: [] };
   }
   const eps = endpointsFor(push, proxy, key.host, key.port, key.subset);
-  return { cluster_name: clusterName, endpoints: localityLbEndpoints(eps) };
+  const groups = localityLbEndpoints(eps);
+  return {
+    cluster_name: clusterName,
+    endpoints: applyLocalityLb(push, proxy, key.host, key.port, key.subset, groups),
+  };
 }
 
 /** One ClusterLoadAssignment per requested cluster name, in the order asked. */

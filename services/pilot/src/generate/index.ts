@@ -8,6 +8,7 @@ import { type EnvoyRuleRejection, enforceEnvoyRules, envoyRuleViolations } from 
 import { applyEnvoyFilters, type EnvoyFilterStats, envoyFiltersFor } from './envoyfilter.js';
 import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
+import { buildGrpcServerListeners } from './grpc-server.js';
 import { buildSidecarListeners, sidecarIngressClusters, virtualInboundListener } from './listeners.js';
 import { byName, type ListenerStats, newListenerStats } from './listeners-common.js';
 import { buildInboundListeners } from './listeners-inbound.js';
@@ -55,7 +56,8 @@ function listenersAndRoutes(
 ): { listeners: EnvoyObject[]; routes: EnvoyObject[] } {
   if (proxy.generator === 'grpc') {
     const listeners = buildGrpcListeners(push, proxy);
-    return { listeners, routes: buildGrpcRoutes(push, proxy, referencedRouteNames(listeners)) };
+    const routes = buildGrpcRoutes(push, proxy, referencedRouteNames(listeners));
+    return { listeners: [...listeners, ...buildGrpcServerListeners(push, proxy)], routes };
   }
   if (proxy.type === 'router') {
     const listeners = buildGatewayListeners(push, proxy);

@@ -77,6 +77,31 @@ export function sanValidation(
   };
 }
 
+/** Bootstrap certificate provider instance names (pilot-agent's gRPC bootstrap writes `default`). */
+export const GRPC_IDENTITY_PROVIDER = 'default';
+export const GRPC_ROOT_CERT_NAME = 'ROOTCA';
+
+/**
+ * A proxyless gRPC workload's identity and roots come from its bootstrap's `certificate_providers`
+ * (file_watcher over pilot-agent's --output-certs): instance `default` for both (the file_watcher
+ * plugin holds the root file too; a node may name another roots instance with metadata
+ * `GRPC_ROOT_PROVIDER`, for example `ROOTCA`). gRPC ignores ALPN here.
+ */
+function grpcCommonTlsContext(proxy: MeshProxy, sans: readonly string[]): Record<string, unknown> {
+  const raw = proxy.metadata.raw?.GRPC_ROOT_PROVIDER;
+  const roots = typeof raw === 'string' && raw !== '' ? raw : GRPC_IDENTITY_PROVIDER;
+  return {
+    tls_certificate_provider_instance: {
+      instance_name: GRPC_IDENTITY_PROVIDER,
+      certificate_name: SdsDefaultSecret,
+    },
+    validation_context: {
+      ca_certificate_provider_instance: { instance_name: roots, certificate_name: GRPC_ROOT_CERT_NAME },
+      ...sanValidation(proxy, sans),
+    },
+  };
+}
+
 /**
  * The workload's own identity and the mesh root: SDS secrets `default`/`ROOTCA` when the proxy's
  * metadata SDS is set, else the /etc/certs files. Shared by upstream and downstream contexts.
@@ -87,6 +112,7 @@ export function istioCommonTlsContext(
   sans: readonly string[],
   alpn: readonly string[],
 ): Record<string, unknown> {
+  if (proxy.generator === 'grpc') return grpcCommonTlsContext(proxy, sans);
   const base: Record<string, unknown> = alpn.length > 0 ? { alpn_protocols: [...alpn] } : {};
   if (proxy.metadata.SDS) {
     const sds = sdsConfigSource(mesh.sdsUdsPath || DEFAULT_SDS_UDS_PATH);
@@ -142,7 +168,7 @@ export function upstreamTransportSocket(
     const alpn = target.http2 ? ALPN_IN_MESH_H2 : ALPN_IN_MESH;
     context = {
       common_tls_context: istioCommonTlsContext(target.proxy, target.mesh, target.serviceAccounts, alpn),
-      sni: target.istioSni,
+      ...(target.proxy.generator === 'grpc' ? {} : { sni: target.istioSni }),
     };
   } else {
     context = userTlsContext(tls, target);

@@ -147,6 +147,15 @@ export interface MeshView {
   defaultDestinationRuleExportTo: string[];
   sdsUdsPath?: string;
   trustDomain?: string;
+  /** Mesh-wide locality load balancing (distribute or failover); a DestinationRule's own wins. */
+  localityLbSetting?: LocalityLbSetting;
+}
+
+/** `localityLbSetting` of MeshConfig / DestinationRule loadBalancer (names as in YAML). */
+export interface LocalityLbSetting {
+  distribute?: Array<{ from?: string; to?: Record<string, number> }>;
+  failover?: Array<{ from?: string; to?: string }>;
+  enabled?: boolean;
 }
 
 /** Node metadata keys Pilot understands (spec section 1.6); unknown keys are kept in `raw`. */

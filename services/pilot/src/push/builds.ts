@@ -11,6 +11,7 @@ import {
   generateScopeResources,
   splitsByScope,
 } from '../generate/index.js';
+import { localityKeyPart } from '../generate/locality-lb.js';
 import { labelsSubset } from '../generate/route-match.js';
 import { parseSubsetKey } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
@@ -73,6 +74,7 @@ export function configKey(push: PushContext, proxy: MeshProxy): string {
     check,
     family,
     proxy.dnsDomain,
+    localityKeyPart(push, proxy),
   ];
   if (needsIdentity) parts.push(identity(proxy), proxy.metadata.ISTIO_VERSION ?? '');
   return JSON.stringify(parts);
@@ -110,7 +112,8 @@ export function sharedKey(push: PushContext, proxy: MeshProxy): string {
     .map((sel) => (labelsSubset(sel, proxy.labels) ? '1' : '0'))
     .join('');
   const family = proxy.ips.some((ip) => ip.includes(':')) ? 'v6' : 'v4';
-  return JSON.stringify(['split', push.sidecarScope(proxy).key, family, proxy.dnsDomain, matches]);
+  const locality = localityKeyPart(push, proxy);
+  return JSON.stringify(['split', push.sidecarScope(proxy).key, family, proxy.dnsDomain, matches, locality]);
 }
 
 /** What a splitting sidecar's own part depends on besides the push: instances, IPs, locality, workload, labels. */

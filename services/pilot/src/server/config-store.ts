@@ -104,6 +104,8 @@ export function meshViewOf(body: Record<string, unknown> = {}): MeshView {
     trustDomain: str(m.trustDomain),
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (view as any)[k] = v;
+  if (m.localityLbSetting && typeof m.localityLbSetting === 'object')
+    view.localityLbSetting = m.localityLbSetting as MeshView['localityLbSetting'];
   if (typeof m.disableMixerHttpReports === 'boolean')
     view.disableMixerHttpReports = m.disableMixerHttpReports;
   if (typeof m.disableClientPolicyChecks === 'boolean')
