@@ -10,9 +10,11 @@ import { applyEnvoyFilters } from './envoyfilter.js';
 import { buildGatewayListeners } from './gateway.js';
 import { buildGatewayRoutes } from './gateway-routes.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
+import { buildGrpcServerListeners } from './grpc-server.js';
 import { buildSidecarListeners, virtualInboundListener } from './listeners.js';
 import { buildInboundListeners, sidecarIngressClusters } from './listeners-inbound.js';
 import { buildOutboundListeners } from './listeners-outbound.js';
+import { applyLocalityLb } from './locality-lb.js';
 import { buildHttpRoutes } from './route-translate.js';
 import { buildSidecarRoutes } from './routes.js';
 
@@ -175,6 +177,24 @@ export const GENERATORS: readonly GeneratorDeclaration[] = [
     output: 'routes',
     part: 'keyed',
     reads: ['VirtualService', 'DestinationRule', 'Sidecar', ...SERVICES],
+    perProxy: true,
+  },
+  {
+    // Inbound listeners of proxyless gRPC servers (xds.istio.io/grpc/lds/inbound/IP:PORT): mTLS mode and RBAC.
+    name: 'buildGrpcServerListeners',
+    fn: buildGrpcServerListeners,
+    output: 'listeners',
+    part: 'keyed',
+    reads: ['DestinationRule', 'Sidecar', ...AUTHN, ...RBAC, ...SERVICES],
+    perProxy: true,
+  },
+  {
+    // Locality priorities and weights inside buildEndpoints; the build key carries the proxy's locality.
+    name: 'applyLocalityLb',
+    fn: applyLocalityLb,
+    output: 'endpoints',
+    part: 'scope',
+    reads: ['DestinationRule', ...SERVICES],
     perProxy: true,
   },
   {
