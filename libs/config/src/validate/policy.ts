@@ -7,7 +7,7 @@ const HEADER_OPERATION: FieldType = {
   },
 };
 
-const RULE: Shape = {
+export const RULE: Shape = {
   match: 'string',
   actions: { list: { obj: { handler: 'string', instances: 'stringList', name: 'string' } } },
   requestHeaderOperations: HEADER_OPERATION,
@@ -26,7 +26,7 @@ const RULE: Shape = {
   },
 };
 
-const INSTANCE: Shape = {
+export const INSTANCE: Shape = {
   compiledTemplate: 'string',
   template: 'string',
   params: 'any',
@@ -51,7 +51,7 @@ const TLS_AUTH: FieldType = {
   },
 };
 
-const HANDLER: Shape = {
+export const HANDLER: Shape = {
   compiledAdapter: 'string',
   adapter: 'string',
   params: 'any',
@@ -91,7 +91,7 @@ export const VALUE_TYPES = [
   'STRING_MAP',
 ] as const;
 
-const ATTRIBUTE_MANIFEST: Shape = {
+export const ATTRIBUTE_MANIFEST: Shape = {
   revision: 'string',
   name: 'string',
   attributes: { map: { obj: { description: 'string', valueType: { enum: VALUE_TYPES } } } },

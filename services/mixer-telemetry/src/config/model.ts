@@ -94,11 +94,11 @@ export function mixerConfigOf(resources: Iterable<ConfigResource>): MixerConfig 
     const ns = r.namespace || 'default';
     const spec = r.spec ?? {};
     if (r.kind === 'handler') {
-      const adapter = pickString(spec, 'compiled_adapter') ?? pickString(spec, 'adapter') ?? '';
+      const adapter = pickString(spec, 'compiledAdapter') ?? pickString(spec, 'adapter') ?? '';
       const params = (pick(spec, 'params') ?? {}) as Obj;
       out.handlers.push({ fqn: `${r.name}.handler.${ns}`, name: r.name, namespace: ns, adapter, params });
     } else if (r.kind === 'instance') {
-      const template = pickString(spec, 'compiled_template') ?? pickString(spec, 'template') ?? '';
+      const template = pickString(spec, 'compiledTemplate') ?? pickString(spec, 'template') ?? '';
       const params = (pick(spec, 'params') ?? {}) as Obj;
       out.instances.push({ fqn: `${r.name}.instance.${ns}`, name: r.name, namespace: ns, template, params });
     } else if (r.kind === 'rule') {
