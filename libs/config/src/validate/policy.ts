@@ -109,7 +109,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Exactly one of two alternative reference fields must be a non-empty string. */
 function oneOf(spec: Record<string, unknown>, a: string, b: string, errs: FieldError[]): void {
-  const set = [str(spec[a]) !== '', str(spec[b]) !== ''].filter(Boolean).length;
+  const set = [str(field(spec, a)) !== '', str(field(spec, b)) !== ''].filter(Boolean).length;
   must(set === 1, '', `exactly one of ${a} or ${b} must be specified`, errs);
 }
 
