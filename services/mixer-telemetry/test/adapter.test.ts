@@ -5,39 +5,15 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Duration, MapBag } from '@keel/attributes';
-import { formatError, kindFor, toResource, validateResource } from '@keel/config';
-import { toMcpResource } from '@keel/galley';
 import { silentLogger } from '@keel/runtime';
 import { sharedTestdata } from '@keel/testing';
-import { parseAllDocuments } from 'yaml';
 import { REPORT_ADAPTERS } from '../src/adapters/index.js';
 import { createSpanSink } from '../src/adapters/tracespan.js';
-import { configResource } from '../src/config/source.js';
-import {
-  bucketBounds,
-  buildRuntime,
-  type ConfigResource,
-  cexlCompiler,
-  mixerConfigOf,
-  PromStore,
-} from '../src/index.js';
+import { bucketBounds, buildRuntime, cexlCompiler, mixerConfigOf, PromStore } from '../src/index.js';
+import { resourcesOfYaml } from './production.js';
 import { find, parseSamples } from './promtext.js';
 
-/** YAML -> Galley's validation and normalization -> MCP resource -> this service's decoding. */
-function resources(yaml: string): ConfigResource[] {
-  return parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Record<string, any> | null)
-    .filter((o): o is Record<string, any> => !!o)
-    .map((o) => {
-      const parsed = toResource(o);
-      if ('error' in parsed) throw new Error(formatError(parsed.error));
-      const checked = validateResource(parsed.resource, { defaultNamespace: 'default' });
-      if (!checked.ok) throw new Error(checked.errors.map((e) => formatError(e)).join('; '));
-      const info = kindFor(checked.value.apiVersion, checked.value.kind)!;
-      const mcp = toMcpResource({ resource: checked.value, origin: 'test', version: '1' });
-      return configResource(info.collection, mcp)!;
-    });
-}
+const resources = resourcesOfYaml;
 
 function runtimeOf(yaml: string, maxSeries?: number, random?: () => number) {
   const prom = new PromStore(maxSeries);
