@@ -24,6 +24,7 @@ export {
   type ProxyConfig,
   parseMeshConfig,
 } from './mesh.js';
+export type * from './mixer-specs.js';
 export {
   type ParseResult,
   parseDirectory,

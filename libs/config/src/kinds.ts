@@ -5,6 +5,8 @@ import {
 } from './validate/authn.js';
 import { normalizeAuthorizationPolicy, validateAuthorizationPolicy } from './validate/authz.js';
 import {
+  QUOTA_SPEC,
+  QUOTA_SPEC_BINDING,
   validateHttpApiSpec,
   validateHttpApiSpecBinding,
   validateQuotaSpec,
@@ -18,6 +20,7 @@ import {
   validateK8sService,
   validateK8sSpecStatus,
 } from './validate/core.js';
+import { normalizeHandler, normalizeInstance, normalizeLegacy } from './validate/mixer-normalize.js';
 import {
   networkingNormalizer,
   validateDestinationRule,
@@ -28,6 +31,10 @@ import {
   validateVirtualService,
 } from './validate/networking.js';
 import {
+  ATTRIBUTE_MANIFEST,
+  HANDLER,
+  INSTANCE,
+  RULE,
   validateAdapter,
   validateAttributeManifest,
   validateHandler,
@@ -45,6 +52,7 @@ import {
   validateServiceRole,
   validateServiceRoleBinding,
 } from './validate/rbac.js';
+import { normalizeShape } from './validate/shape.js';
 
 /** One config kind: its names on the k8s side and in MCP, its proto type, scope and validator. */
 export interface KindInfo {
@@ -190,14 +198,33 @@ const POL = 'istio.policy.v1beta1';
 const CLIENT = 'istio.mixer.v1.config.client';
 const STRUCT = 'google.protobuf.Struct';
 const mixer = family(CFG, 'v1alpha2', { webhook: 'mixer' }, [
-  { kind: 'rule', plural: 'rules', typeName: `${POL}.Rule`, validate: validateRule },
-  { kind: 'instance', plural: 'instances', typeName: `${POL}.Instance`, validate: validateInstance },
-  { kind: 'handler', plural: 'handlers', typeName: `${POL}.Handler`, validate: validateHandler },
+  {
+    kind: 'rule',
+    plural: 'rules',
+    typeName: `${POL}.Rule`,
+    validate: validateRule,
+    normalize: (s) => normalizeShape(s, RULE),
+  },
+  {
+    kind: 'instance',
+    plural: 'instances',
+    typeName: `${POL}.Instance`,
+    validate: validateInstance,
+    normalize: (s) => normalizeInstance(s, INSTANCE),
+  },
+  {
+    kind: 'handler',
+    plural: 'handlers',
+    typeName: `${POL}.Handler`,
+    validate: validateHandler,
+    normalize: (s) => normalizeHandler(s, HANDLER),
+  },
   {
     kind: 'attributemanifest',
     plural: 'attributemanifests',
     typeName: `${POL}.AttributeManifest`,
     validate: validateAttributeManifest,
+    normalize: (s) => normalizeShape(s, ATTRIBUTE_MANIFEST),
   },
 ]).map((k) => ({ ...k, collection: `istio/policy/v1beta1/${k.plural}` }));
 
@@ -227,6 +254,7 @@ const mixerClient = family(CFG, 'v1alpha2', { webhook: 'pilot' }, [
     typeName: `${CLIENT}.QuotaSpec`,
     collection: 'istio/mixer/v1/config/client/quotaspecs',
     validate: validateQuotaSpec,
+    normalize: (s) => normalizeShape(s, QUOTA_SPEC),
   },
   {
     kind: 'QuotaSpecBinding',
@@ -234,6 +262,7 @@ const mixerClient = family(CFG, 'v1alpha2', { webhook: 'pilot' }, [
     typeName: `${CLIENT}.QuotaSpecBinding`,
     collection: 'istio/mixer/v1/config/client/quotaspecbindings',
     validate: validateQuotaSpecBinding,
+    normalize: (s) => normalizeShape(s, QUOTA_SPEC_BINDING),
   },
 ]);
 
@@ -271,11 +300,30 @@ const LEGACY: Record<string, string> = {
   tracespans: 'tracespan',
   zipkins: 'zipkin',
 };
+/** The legacy kinds that are templates (instances); the others are adapters (handlers). */
+export const LEGACY_TEMPLATES: ReadonlySet<string> = new Set([
+  'apikey',
+  'authorization',
+  'checknothing',
+  'edge',
+  'kubernetes',
+  'listentry',
+  'logentry',
+  'metric',
+  'quota',
+  'reportnothing',
+  'tracespan',
+]);
 const legacy = family(
   CFG,
   'v1alpha2',
   { webhook: 'mixer', typeName: STRUCT },
-  Object.entries(LEGACY).map(([plural, kind]) => ({ kind, plural, validate: validateStruct })),
+  Object.entries(LEGACY).map(([plural, kind]) => ({
+    kind,
+    plural,
+    validate: validateStruct,
+    normalize: normalizeLegacy(kind, LEGACY_TEMPLATES.has(kind)),
+  })),
 ).map((k) => ({ ...k, collection: `istio/config/v1alpha2/legacy/${k.plural}` }));
 
 const core = family('', 'v1', {}, [

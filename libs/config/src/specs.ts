@@ -2,6 +2,7 @@
 // Pilot (and later the mixers) read it: proto3 JSON names (camelCase) only, enums by name, durations
 // as google.protobuf.Duration JSON strings ("90s", "1.500s"), no nulls. One declaration per kind;
 // consumers type ConfigEntry<KindSpecs[K]> with it and never re-declare a kind's shape.
+import type { MixerKindSpecs } from './mixer-specs.js';
 
 /** A google.protobuf.Duration in JSON form, e.g. "90s" or "0.500s" (normalized by validation). */
 export type DurationString = string;
@@ -373,7 +374,7 @@ export interface AuthorizationPolicySpec {
 }
 
 /** The normalized spec type of each Istio kind Pilot reads, by kind name. */
-export interface KindSpecs {
+export interface KindSpecs extends MixerKindSpecs {
   VirtualService: VirtualServiceSpec;
   DestinationRule: DestinationRuleSpec;
   Gateway: GatewaySpec;

@@ -69,7 +69,7 @@ describe('listchecker', () => {
   it('IP_ADDRESSES with CIDR ranges (v4, v6, single addresses), invalid values INVALID_ARGUMENT', async () => {
     const h = build('listchecker', {
       overrides: ['10.57.0.0/16', 'fd00::/8', '192.168.1.1'],
-      entry_type: 'IP_ADDRESSES',
+      entryType: 'IP_ADDRESSES',
     });
     assert.equal(await check(h, parseIp('10.57.200.1')!), 'OK');
     assert.equal(await check(h, '10.58.0.1'), '7:10.58.0.1 is not whitelisted');

@@ -40,7 +40,12 @@ const ISTIO_SERVICE: FieldType = {
 };
 const SPEC_REF: FieldType = { obj: { name: 'string', namespace: 'string' } };
 
-const QUOTA_SPEC: Shape = {
+export const QUOTA_SPEC_BINDING: Shape = {
+  services: { list: ISTIO_SERVICE },
+  quotaSpecs: { list: SPEC_REF },
+};
+
+export const QUOTA_SPEC: Shape = {
   rules: {
     list: {
       obj: {
@@ -155,7 +160,7 @@ export const validateQuotaSpec: SpecValidator = (spec) => {
 /** config.istio.io/v1alpha2 QuotaSpecBinding. */
 export const validateQuotaSpecBinding: SpecValidator = (spec) => {
   const errs: FieldError[] = [];
-  checkShape(spec, { services: { list: ISTIO_SERVICE }, quotaSpecs: { list: SPEC_REF } }, '', errs);
+  checkShape(spec, QUOTA_SPEC_BINDING, '', errs);
   validateRefs(arr(spec.services), 'services', 'service', errs);
   validateRefs(arr(field(spec, 'quotaSpecs')), 'quotaSpecs', 'spec', errs);
   return errs;

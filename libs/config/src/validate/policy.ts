@@ -7,7 +7,7 @@ const HEADER_OPERATION: FieldType = {
   },
 };
 
-const RULE: Shape = {
+export const RULE: Shape = {
   match: 'string',
   actions: { list: { obj: { handler: 'string', instances: 'stringList', name: 'string' } } },
   requestHeaderOperations: HEADER_OPERATION,
@@ -26,7 +26,7 @@ const RULE: Shape = {
   },
 };
 
-const INSTANCE: Shape = {
+export const INSTANCE: Shape = {
   compiledTemplate: 'string',
   template: 'string',
   params: 'any',
@@ -51,7 +51,7 @@ const TLS_AUTH: FieldType = {
   },
 };
 
-const HANDLER: Shape = {
+export const HANDLER: Shape = {
   compiledAdapter: 'string',
   adapter: 'string',
   params: 'any',
@@ -91,7 +91,7 @@ export const VALUE_TYPES = [
   'STRING_MAP',
 ] as const;
 
-const ATTRIBUTE_MANIFEST: Shape = {
+export const ATTRIBUTE_MANIFEST: Shape = {
   revision: 'string',
   name: 'string',
   attributes: { map: { obj: { description: 'string', valueType: { enum: VALUE_TYPES } } } },
@@ -109,7 +109,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Exactly one of two alternative reference fields must be a non-empty string. */
 function oneOf(spec: Record<string, unknown>, a: string, b: string, errs: FieldError[]): void {
-  const set = [str(spec[a]) !== '', str(spec[b]) !== ''].filter(Boolean).length;
+  const set = [str(field(spec, a)) !== '', str(field(spec, b)) !== ''].filter(Boolean).length;
   must(set === 1, '', `exactly one of ${a} or ${b} must be specified`, errs);
 }
 

@@ -1,10 +1,10 @@
-// Reading adapter params (Struct JSON, camelCase or snake_case as users write them).
+// Reading adapter params. Galley serves them normalized (libs/config validate/mixer-normalize.ts:
+// camelCase names, enum names, durations as google.protobuf.Duration JSON), so one spelling is read.
 import { parseGoDuration } from '@keel/attributes';
 
-/** A param by its camelCase or snake_case name. */
-export function param(p: Record<string, unknown>, camel: string): unknown {
-  if (p[camel] !== undefined) return p[camel];
-  return p[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+/** A param by its (camelCase) name. */
+export function param(p: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(p, name) ? p[name] : undefined;
 }
 
 /** A duration param (`"1s"`, `{seconds, nanos}`, or a number of seconds) in ms; errors named. */

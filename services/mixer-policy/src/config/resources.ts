@@ -1,6 +1,6 @@
 // Policy resources as they arrive over MCP, normalised: legacy per-adapter and per-template kinds
 // become handlers and instances, and references resolve to `<name>.<kind>.<namespace>` keys.
-import { kindByCollection } from '@keel/config';
+import { type KindSpecs, kindByCollection } from '@keel/config';
 import type { McpResource } from '@keel/mcp';
 import { unpackStruct } from '@keel/proto';
 
@@ -67,8 +67,9 @@ function str(v: unknown): string {
 /** `kind: handler` (compiledAdapter/adapter) or a legacy adapter kind. */
 export function handlerDef(r: PolicyResource): HandlerDef | undefined {
   if (r.kind === 'handler') {
-    const adapter = str(r.spec.compiledAdapter) || str(r.spec.adapter);
-    const params = (r.spec.params ?? {}) as Record<string, unknown>;
+    const spec = r.spec as KindSpecs['handler'];
+    const adapter = str(spec.compiledAdapter) || str(spec.adapter);
+    const params = spec.params ?? {};
     return {
       key: fullName(r.name, 'handler', r.namespace),
       namespace: r.namespace,
@@ -90,8 +91,9 @@ export function handlerDef(r: PolicyResource): HandlerDef | undefined {
 /** `kind: instance` (compiledTemplate/template) or a legacy template kind. */
 export function instanceDef(r: PolicyResource): InstanceDef | undefined {
   if (r.kind === 'instance') {
-    const template = str(r.spec.compiledTemplate) || str(r.spec.template);
-    const params = (r.spec.params ?? {}) as Record<string, unknown>;
+    const spec = r.spec as KindSpecs['instance'];
+    const template = str(spec.compiledTemplate) || str(spec.template);
+    const params = spec.params ?? {};
     return {
       key: fullName(r.name, 'instance', r.namespace),
       shortName: r.name,

@@ -50,8 +50,8 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
     const ns = pickString(d, 'namespace') ?? 'istio';
     const name = ns ? `${ns}_${base}` : base;
     const kind = (pickString(d, 'kind') ?? '') as MetricKind;
-    const labels = ((pick(d, 'label_names') ?? []) as unknown[]).map(String);
-    const instName = pickString(d, 'instance_name') ?? '';
+    const labels = ((pick(d, 'labelNames') ?? []) as unknown[]).map(String);
+    const instName = pickString(d, 'instanceName') ?? '';
     if (!base || !NAME_RE.test(name)) {
       errors.push(`${at}.name: '${name}' is not a valid Prometheus metric name`);
       continue;
@@ -62,7 +62,7 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
     }
     const badLabel = labels.find((l) => !LABEL_RE.test(l));
     if (badLabel !== undefined) {
-      errors.push(`${at}.label_names: '${badLabel}' is not a valid label name`);
+      errors.push(`${at}.labelNames: '${badLabel}' is not a valid label name`);
       continue;
     }
     let bounds: number[] = [];
@@ -94,11 +94,11 @@ function build(h: HandlerConfig, instances: readonly CompiledInstance[], ctx: Ad
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) errors.push(`metric '${dup}' is defined twice`);
   if (errors.length > 0) return { ok: false, errors: errors.join('; ') };
-  const policy = pickObj(h.params, 'metrics_expiration_policy');
+  const policy = pickObj(h.params, 'metricsExpirationPolicy');
   let expiry: PromHandler['expiry'];
   if (policy) {
-    const expiryMs = parseDurationMs(pick(policy, 'metrics_expiry_duration'));
-    const checkMs = parseDurationMs(pick(policy, 'expiry_check_interval_duration'));
+    const expiryMs = parseDurationMs(pick(policy, 'metricsExpiryDuration'));
+    const checkMs = parseDurationMs(pick(policy, 'expiryCheckIntervalDuration'));
     if (expiryMs === undefined || expiryMs <= 0) {
       return {
         ok: false,

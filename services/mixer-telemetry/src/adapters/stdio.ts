@@ -28,28 +28,28 @@ function levelNumber(v: unknown): number | undefined {
 
 function build(h: HandlerConfig, _instances: readonly CompiledInstance[], ctx: AdapterContext): BuildResult {
   const p = h.params;
-  const stream = (pickString(p, 'log_stream') ?? 'STDOUT').toUpperCase();
+  const stream = (pickString(p, 'logStream') ?? 'STDOUT').toUpperCase();
   let out: Writable;
   let owned: WriteStream | undefined;
   if (stream === 'STDOUT') out = ctx.stdout;
   else if (stream === 'STDERR') out = ctx.stderr;
   else if (stream === 'FILE' || stream === 'ROTATED_FILE') {
-    const path = pickString(p, 'output_path');
+    const path = pickString(p, 'outputPath');
     if (!path) return { ok: false, errors: `log_stream ${stream} needs output_path` };
     owned = createWriteStream(path, { flags: 'a' });
     owned.on('error', (e) => ctx.logger.error({ err: e, handler: h.fqn }, 'stdio output file failed'));
     out = owned;
   } else return { ok: false, errors: `log_stream '${stream}' must be STDOUT, STDERR, FILE or ROTATED_FILE` };
   const severities = new Map<string, number>();
-  for (const [k, v] of Object.entries(pickObj(p, 'severity_levels') ?? {})) {
+  for (const [k, v] of Object.entries(pickObj(p, 'severityLevels') ?? {})) {
     const n = levelNumber(v);
     if (n === undefined)
       return { ok: false, errors: `severity_levels.${k}: level must be INFO, WARNING or ERROR (0..2)` };
     severities.set(k, n);
   }
-  const metricLevel = levelNumber(pick(p, 'metric_level') ?? 0) ?? 0;
-  const asJson = pick(p, 'output_as_json') !== false;
-  const minLevel = levelNumber(pick(p, 'output_level') ?? 0) ?? 0;
+  const metricLevel = levelNumber(pick(p, 'metricLevel') ?? 0) ?? 0;
+  const asJson = pick(p, 'outputAsJson') !== false;
+  const minLevel = levelNumber(pick(p, 'outputLevel') ?? 0) ?? 0;
   let lines: string[] = [];
   const write = (rec: Record<string, unknown>, level: number) => {
     if (level < minLevel) return;

@@ -1,6 +1,7 @@
 // Mixer config resources (handler, instance, rule and their legacy per-kind forms) as plain data,
 // with Istio's name resolution (`name`, `name.kind`, `name.kind.namespace`).
-import { type Obj, pick, pickString } from './params.js';
+import type { KindSpecs } from '@keel/config';
+import type { Obj } from './params.js';
 
 /** One config resource as it arrives from Galley (spec = the resource's spec). */
 export interface ConfigResource {
@@ -87,6 +88,8 @@ export interface MixerConfig {
   rules: RuleConfig[];
 }
 
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 /** Sorts resources into handlers, instances and rules (generic and legacy kinds alike). */
 export function mixerConfigOf(resources: Iterable<ConfigResource>): MixerConfig {
   const out: MixerConfig = { handlers: [], instances: [], rules: [] };
@@ -94,15 +97,18 @@ export function mixerConfigOf(resources: Iterable<ConfigResource>): MixerConfig 
     const ns = r.namespace || 'default';
     const spec = r.spec ?? {};
     if (r.kind === 'handler') {
-      const adapter = pickString(spec, 'compiled_adapter') ?? pickString(spec, 'adapter') ?? '';
-      const params = (pick(spec, 'params') ?? {}) as Obj;
+      const h = spec as KindSpecs['handler'];
+      const adapter = str(h.compiledAdapter) || str(h.adapter);
+      const params = (h.params ?? {}) as Obj;
       out.handlers.push({ fqn: `${r.name}.handler.${ns}`, name: r.name, namespace: ns, adapter, params });
     } else if (r.kind === 'instance') {
-      const template = pickString(spec, 'compiled_template') ?? pickString(spec, 'template') ?? '';
-      const params = (pick(spec, 'params') ?? {}) as Obj;
+      const inst = spec as KindSpecs['instance'];
+      const template = str(inst.compiledTemplate) || str(inst.template);
+      const params = (inst.params ?? {}) as Obj;
       out.instances.push({ fqn: `${r.name}.instance.${ns}`, name: r.name, namespace: ns, template, params });
     } else if (r.kind === 'rule') {
-      const actions = (Array.isArray(spec.actions) ? spec.actions : []) as Obj[];
+      const rule = spec as KindSpecs['rule'];
+      const actions = (Array.isArray(rule.actions) ? rule.actions : []) as Obj[];
       out.rules.push({
         fqn: `${r.name}.rule.${ns}`,
         name: r.name,

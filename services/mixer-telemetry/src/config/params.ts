@@ -1,25 +1,26 @@
-// Reading Mixer config params that users write in either snake_case or camelCase.
+// Reading Mixer config params. Galley serves them normalized (libs/config validate/mixer-normalize.ts:
+// camelCase names, enum names, durations as google.protobuf.Duration JSON), so one spelling is read.
 
 export type Obj = Record<string, unknown>;
 
-function camel(s: string): string {
+/** `params[name]` (camelCase), or undefined. */
+export function pick(params: Obj | undefined, name: string): unknown {
+  if (!params || !Object.hasOwn(params, name)) return undefined;
+  return params[name];
+}
+
+/** The camelCase spelling of a snake_case field name (for internal snake-named tables). */
+export function camelName(s: string): string {
   return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** `params[snake]` or `params[camelCase(snake)]`. */
-export function pick(params: Obj | undefined, snake: string): unknown {
-  if (!params) return undefined;
-  if (params[snake] !== undefined) return params[snake];
-  return params[camel(snake)];
-}
-
-export function pickString(params: Obj | undefined, snake: string): string | undefined {
-  const v = pick(params, snake);
+export function pickString(params: Obj | undefined, name: string): string | undefined {
+  const v = pick(params, name);
   return typeof v === 'string' ? v : undefined;
 }
 
-export function pickObj(params: Obj | undefined, snake: string): Obj | undefined {
-  const v = pick(params, snake);
+export function pickObj(params: Obj | undefined, name: string): Obj | undefined {
+  const v = pick(params, name);
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 }
 

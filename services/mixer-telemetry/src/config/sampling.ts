@@ -20,11 +20,11 @@ export function buildSampler(
   const stages: Sampler[] = [];
   const rnd = pickObj(sampling, 'random');
   if (rnd) {
-    const pct = pickObj(rnd, 'percent_sampled') ?? {};
+    const pct = pickObj(rnd, 'percentSampled') ?? {};
     const denomName = String(pick(pct, 'denominator') ?? 'HUNDRED');
     const denominator = denomName === 'TEN_THOUSAND' || denomName === '1' ? 10_000 : 100;
     const numerator = Number(pick(pct, 'numerator') ?? 0);
-    const exprText = pickString(rnd, 'attribute_expression');
+    const exprText = pickString(rnd, 'attributeExpression');
     if (exprText) {
       const c = compiler.compile(exprText);
       if (!c.ok) return { ok: false, errors: `sampling.random.attributeExpression: ${c.errors}` };
@@ -38,11 +38,11 @@ export function buildSampler(
       });
     } else stages.push(() => random() * denominator < numerator);
   }
-  const rl = pickObj(sampling, 'rate_limit');
+  const rl = pickObj(sampling, 'rateLimit');
   if (rl) {
-    const windowMs = parseDurationMs(pick(rl, 'sampling_duration'));
-    const maxUnsampled = Number(pick(rl, 'max_unsampled_entries') ?? 0);
-    const rate = Number(pick(rl, 'sampling_rate') ?? 0);
+    const windowMs = parseDurationMs(pick(rl, 'samplingDuration'));
+    const maxUnsampled = Number(pick(rl, 'maxUnsampledEntries') ?? 0);
+    const rate = Number(pick(rl, 'samplingRate') ?? 0);
     if (windowMs === undefined || windowMs <= 0)
       return { ok: false, errors: 'sampling.rateLimit.samplingDuration must be a positive duration' };
     let start = Number.NEGATIVE_INFINITY;

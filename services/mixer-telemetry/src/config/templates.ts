@@ -3,7 +3,7 @@
 import { type AttrValue, type Bag, toLabel, toNumber } from '../bag.js';
 import type { Expression, ExpressionCompiler } from './expression.js';
 import type { InstanceConfig } from './model.js';
-import { exprText, type Obj, pick, pickObj } from './params.js';
+import { camelName, exprText, type Obj, pick, pickObj } from './params.js';
 
 interface Base {
   fqn: string;
@@ -190,10 +190,10 @@ export function compileInstance(cfg: InstanceConfig, c: ExpressionCompiler): Com
   } else if (cfg.template === 'tracespan') {
     const fields: Partial<Record<SpanField, Expression>> = {};
     for (const f of SPAN_FIELDS) {
-      const e = opt(f);
+      const e = opt(camelName(f));
       if (e) fields[f] = e;
     }
-    const tags = compileMap(c, 'span_tags', pickObj(p, 'span_tags'), errors);
+    const tags = compileMap(c, 'span_tags', pickObj(p, 'spanTags'), errors);
     inst = {
       ...base,
       template: 'tracespan',

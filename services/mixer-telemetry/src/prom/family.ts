@@ -1,6 +1,7 @@
 // Prometheus adapter storage: one family per configured metric, series keyed by their label values.
 // Hand-written rather than prom-client: the hot path updates series by a precomputed key with no
 // label object per entry, and a scrape of 10,000 series must render in well under 100 ms.
+import type { AdapterParams } from '@keel/config';
 
 export type MetricKind = 'COUNTER' | 'GAUGE' | 'DISTRIBUTION';
 
@@ -190,14 +191,8 @@ export function renderFamilies(families: Iterable<MetricFamily>): Buffer {
   return out.buf.subarray(0, out.off);
 }
 
-export interface BucketsSpec {
-  explicit_buckets?: { bounds?: number[] };
-  explicitBuckets?: { bounds?: number[] };
-  linear_buckets?: { num_finite_buckets?: number; width?: number; offset?: number };
-  linearBuckets?: { numFiniteBuckets?: number; width?: number; offset?: number };
-  exponential_buckets?: { num_finite_buckets?: number; growth_factor?: number; scale?: number };
-  exponentialBuckets?: { numFiniteBuckets?: number; growthFactor?: number; scale?: number };
-}
+/** The prometheus adapter's `buckets` param, as Galley serves it (camelCase only). */
+export type BucketsSpec = NonNullable<NonNullable<AdapterParams['prometheus']['metrics']>[number]['buckets']>;
 
 const MAX_BUCKETS = 1000;
 
@@ -209,7 +204,7 @@ export function bucketBounds(
   if (!spec || Object.keys(spec).length === 0) {
     return { ok: true, value: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] };
   }
-  const ex = spec.explicit_buckets ?? spec.explicitBuckets;
+  const ex = spec.explicitBuckets;
   if (ex) {
     const b = (ex.bounds ?? []).map(Number);
     if (b.length === 0 || b.length > MAX_BUCKETS)
@@ -218,10 +213,10 @@ export function bucketBounds(
       if (!(b[i]! > b[i - 1]!)) return fail('explicit_buckets.bounds must increase');
     return { ok: true, value: b };
   }
-  const lin = spec.linear_buckets ?? spec.linearBuckets;
+  const lin = spec.linearBuckets;
   if (lin) {
     const l = lin as Record<string, number>;
-    const n = Number(l.num_finite_buckets ?? l.numFiniteBuckets ?? 0);
+    const n = Number(l.numFiniteBuckets ?? 0);
     const width = Number(l.width ?? 0);
     const offset = Number(l.offset ?? 0);
     if (!Number.isInteger(n) || n <= 0 || n > MAX_BUCKETS)
@@ -229,11 +224,11 @@ export function bucketBounds(
     if (!(width > 0)) return fail('linear_buckets.width must be > 0');
     return { ok: true, value: Array.from({ length: n + 1 }, (_, i) => offset + i * width) };
   }
-  const exp = spec.exponential_buckets ?? spec.exponentialBuckets;
+  const exp = spec.exponentialBuckets;
   if (exp) {
     const e = exp as Record<string, number>;
-    const n = Number(e.num_finite_buckets ?? e.numFiniteBuckets ?? 0);
-    const growth = Number(e.growth_factor ?? e.growthFactor ?? 0);
+    const n = Number(e.numFiniteBuckets ?? 0);
+    const growth = Number(e.growthFactor ?? 0);
     const scale = Number(e.scale ?? 0);
     if (!Number.isInteger(n) || n <= 0 || n > MAX_BUCKETS)
       return fail('exponential_buckets.num_finite_buckets must be 1..1000');
