@@ -9,6 +9,7 @@ import { shortTypeName } from '@keel/proto';
 import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
 import type { EnvoyRuleRejection } from '../generate/index.js';
+import { DegradationReporter } from '../model/client.js';
 import { buildPushContext } from '../model/push-context.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
 import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
@@ -104,6 +105,21 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics,
     throttle: options.pushThrottle ?? 100,
     onRejected: (key, rejected) => reportRejected(key, rejected),
+    onDegraded: (list) => degradations.observe(list),
+  });
+  const degradations = new DegradationReporter((d) => {
+    metrics.clientDegraded.inc({ client: d.client, type: d.type, feature: d.feature });
+    log.warn(
+      {
+        client: d.client,
+        type: d.type,
+        resource: d.resource,
+        feature: d.feature,
+        servedAs: d.servedAs,
+        config: d.config,
+      },
+      `${d.config ?? 'config'}: ${d.feature} is not supported by ${d.client} clients; ${d.type} ${d.resource} serves it as ${d.servedAs}`,
+    );
   });
   let firstPush = false;
   let stopped = false;
