@@ -12,7 +12,7 @@ import type { EnvoyRuleRejection } from '../generate/index.js';
 import { DegradationReporter } from '../model/client.js';
 import { buildPushContext } from '../model/push-context.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
-import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
+import { configDumpReply, type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
 import { pilotMetrics } from './metrics.js';
 import { nodeGatedServer } from './node-gate.js';
 import { ProxyPusher, type PushStatus } from './proxies.js';
@@ -281,7 +281,17 @@ export function createPilot(options: PilotOptions): Pilot {
       .then((b) => {
         if (stopped) return void b.close();
         bus = b;
-        unreply = b.reply(Subjects.pilotStatus, () => ({ pilot: pilotId, proxies: proxyStatuses(debugCtx) }));
+        const offStatus = b.reply(Subjects.pilotStatus, () => ({
+          pilot: pilotId,
+          proxies: proxyStatuses(debugCtx),
+        }));
+        const offDump = b.reply(Subjects.pilotConfigDump, (req: unknown) =>
+          configDumpReply(debugCtx, pilotId, req),
+        );
+        unreply = () => {
+          offStatus();
+          offDump();
+        };
         log.info({ url }, 'NATS connected');
       })
       .catch((e) => log.error({ err: e }, 'NATS connection failed'));
