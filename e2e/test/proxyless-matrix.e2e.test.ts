@@ -370,4 +370,17 @@ describe('proxyless matrix: grpc-js-xds and gRPC C-core through galley and pilot
         });
     });
   });
+  it('each degradation was logged once per client and cluster, though later pushes rebuilt them', () => {
+    const lines = pilot.proc.stdoutLines.filter((l) =>
+      l.includes('loadBalancer PASSTHROUGH is not supported'),
+    );
+    const keys = lines.map((l) => {
+      const j = JSON.parse(l) as { client: string; resource: string; config: string };
+      assert.equal(j.config, 'DestinationRule default/echo');
+      return `${j.client} ${j.resource}`;
+    });
+    // Three echo clusters (all, v1, v2) for each client; endpoint removal and the NACK steps rebuilt them.
+    assert.equal(keys.length, 6, keys.join('\n'));
+    assert.equal(new Set(keys).size, 6);
+  });
 });
