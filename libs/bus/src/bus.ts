@@ -15,8 +15,10 @@ export interface BusOptions {
   /** Client name shown by the server (the service and replica). */
   name: string;
   logger?: Logger;
-  /** Delay between reconnect attempts (default 1000 ms). */
+  /** First delay between reconnect attempts; doubles per attempt (default 250 ms). */
   reconnectWaitMs?: number;
+  /** Longest delay between reconnect attempts, before jitter (default 2000 ms). */
+  reconnectMaxMs?: number;
   /**
    * Publishes held while disconnected and sent after reconnecting (the NATS client itself discards
    * them); beyond this many, new ones are dropped and counted (default 10000).
@@ -76,13 +78,24 @@ const encode = (value: unknown): string => JSON.stringify(value);
 export async function connectBus(options: BusOptions): Promise<Bus> {
   const logger = options.logger ?? silentLogger;
   const url = options.url ?? process.env.KEEL_NATS_URL ?? 'nats://127.0.0.1:4222';
+  let attempts = 0;
   const nc = await connect({
     servers: url,
     name: options.name,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: options.reconnectWaitMs ?? 1000,
     waitOnFirstConnect: true,
+    // Jittered exponential backoff capped at a few seconds: a restarted nats-server is found again
+    // promptly, and many clients do not reconnect in lockstep.
+    reconnectDelayHandler: () => {
+      const base = options.reconnectWaitMs ?? 250;
+      const capped = Math.min(base * 2 ** Math.min(attempts, 30), options.reconnectMaxMs ?? 2000);
+      attempts += 1;
+      return Math.round(capped * (0.5 + Math.random() / 2));
+    },
   });
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'reconnect') attempts = 0;
+  })().catch(() => {});
   logger.info({ url, name: options.name }, 'connected to NATS');
   return wrapConnection(nc, options, logger);
 }

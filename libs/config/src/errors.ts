@@ -28,6 +28,10 @@ export const ErrorCode = {
   VALIDATOR_FAILED: 'VALIDATOR_FAILED',
   /** Two resources with the same kind, namespace and name in one input set. */
   DUPLICATE_RESOURCE: 'DUPLICATE_RESOURCE',
+  /** A resource is larger than the size limit (1.5 MiB unless configured). */
+  TOO_LARGE: 'TOO_LARGE',
+  /** A field nests objects/arrays deeper than the depth limit. */
+  TOO_DEEP: 'TOO_DEEP',
   /** Mesh config: a field is unknown or has the wrong type/value. */
   INVALID_MESH_CONFIG: 'INVALID_MESH_CONFIG',
 } as const;

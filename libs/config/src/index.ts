@@ -11,6 +11,13 @@ export {
   SYNTHETIC_SERVICE_ENTRIES_COLLECTION,
 } from './kinds.js';
 export {
+  checkLimits,
+  DEFAULT_MAX_RESOURCE_BYTES,
+  DEFAULT_MAX_RESOURCE_DEPTH,
+  defaultLimits,
+  type ResourceLimits,
+} from './limits.js';
+export {
   type ConfigSource,
   type MeshConfig,
   meshConfigDefaults,

@@ -1,5 +1,12 @@
 export { type McpMetrics, mcpMetrics } from './metrics.js';
-export { createMcpSink, type McpSink, type McpSinkEvent, type McpSinkOptions } from './sink.js';
+export {
+  createMcpSink,
+  DEFAULT_SINK_MAX_MESSAGE_BYTES,
+  type McpSink,
+  type McpSinkEvent,
+  type McpSinkOptions,
+  reconnectDelay,
+} from './sink.js';
 export { applyResponse } from './sink-state.js';
 export { createMcpSource, type McpSource, type McpSourceOptions } from './source.js';
 export type {

@@ -28,8 +28,15 @@ export interface McpSinkOptions {
   registry?: Registry;
   /** Value of the `component` metric label (default `mcp-sink`). */
   component?: string;
-  /** First reconnect delay; doubles per failed attempt up to 10 s (default 1000). */
+  /** First reconnect delay; doubles per failed attempt up to maxReconnectDelayMs (default 250). */
   reconnectDelayMs?: number;
+  /** Longest reconnect delay (default 2000): a restarted source is followed within about this long. */
+  maxReconnectDelayMs?: number;
+  /**
+   * Largest response accepted (default DEFAULT_SINK_MAX_MESSAGE_BYTES). A response carries a whole
+   * collection; Galley caps each resource at 1.5 MiB, so the default admits dozens of maximal ones.
+   */
+  maxMessageBytes?: number;
   /** Applies one response; a throw or rejection NACKs it and keeps the previous state. */
   apply: (update: McpUpdate) => void | Promise<void>;
 }
@@ -52,7 +59,14 @@ export interface McpSink {
   on(event: McpSinkEvent, fn: () => void): () => void;
 }
 
-const MAX_RECONNECT_DELAY_MS = 10_000;
+/** Default largest MCP response a sink accepts: 64 MiB (gRPC's own default is 4 MiB). */
+export const DEFAULT_SINK_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** `base * 2^failures` capped at `max`, then scaled by a random factor in [0.5, 1) so sinks spread out. */
+export function reconnectDelay(base: number, max: number, failures: number, random = Math.random): number {
+  const capped = Math.min(base * 2 ** Math.min(failures, 30), max);
+  return Math.round(capped * (0.5 + random() / 2));
+}
 const EMPTY_STATE: ReadonlyMap<string, McpResource> = new Map();
 
 type Call = grpc.ClientDuplexStream<WireRequest, WireResources>;
@@ -73,7 +87,8 @@ export function createMcpSink(options: McpSinkOptions): McpSink {
     id: options.sinkId ?? `${hostname()}-${process.pid}`,
     annotations: options.annotations ?? {},
   };
-  const baseDelay = options.reconnectDelayMs ?? 1000;
+  const baseDelay = options.reconnectDelayMs ?? 250;
+  const maxDelay = Math.max(options.maxReconnectDelayMs ?? 2000, baseDelay);
   const events = new EventEmitter();
   const states = new Map<string, ReadonlyMap<string, McpResource>>();
   const received = new Set<string>();
@@ -143,7 +158,7 @@ export function createMcpSink(options: McpSinkOptions): McpSink {
   }
 
   function scheduleReconnect(): void {
-    const delay = Math.min(baseDelay * 2 ** failures, MAX_RECONNECT_DELAY_MS);
+    const delay = reconnectDelay(baseDelay, maxDelay, failures);
     failures += 1;
     log.info({ delay }, 'MCP sink reconnecting');
     timer = setTimeout(() => {
@@ -190,7 +205,13 @@ export function createMcpSink(options: McpSinkOptions): McpSink {
       if (!stopped) return;
       stopped = false;
       const Client = resourceSourceClient();
-      client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure());
+      // The channel's own reconnect backoff (grpc-js: up to 120 s) must not outlast ours: a call made
+      // while the channel waits would fail at once until then.
+      client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure(), {
+        'grpc.initial_reconnect_backoff_ms': Math.min(baseDelay, 1000),
+        'grpc.max_reconnect_backoff_ms': maxDelay,
+        'grpc.max_receive_message_length': options.maxMessageBytes ?? DEFAULT_SINK_MAX_MESSAGE_BYTES,
+      });
       open();
     },
     async stop() {

@@ -19,7 +19,14 @@ export {
   parseFlagsOrExit,
   usage,
 } from './flags.js';
-export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
+export {
+  capText,
+  createLogger,
+  LOG_FIELD_MAX,
+  type Logger,
+  type LoggerOptions,
+  silentLogger,
+} from './logger.js';
 export {
   createMonitoringServer,
   type MonitoringOptions,
@@ -43,3 +50,4 @@ export {
   watchTlsFiles,
 } from './tls.js';
 export { initTracing, type Tracing, type TracingOptions, tracesUrl } from './tracing.js';
+export { type TreeWatcher, type TreeWatchOptions, watchTree } from './watch-tree.js';

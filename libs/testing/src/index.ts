@@ -1,3 +1,12 @@
+export {
+  type CcoreCallResult,
+  type CcoreClient,
+  type CcoreClientOptions,
+  ccoreAvailable,
+  ccoreDriverPath,
+  SYSTEM_PYTHON,
+  startCcoreClient,
+} from './ccore.js';
 export { findNatsServer, type NatsOptions, type NatsServer, startNats } from './nats.js';
 export { repoRoot, sharedTestdata } from './paths.js';
 export { freePort } from './ports.js';

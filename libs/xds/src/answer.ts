@@ -1,5 +1,5 @@
 import { TypeUrl } from '@keel/proto';
-import { versionOf, type XdsResource } from './resource.js';
+import { makeResource, versionOf, type XdsResource } from './resource.js';
 import type { Snapshot } from './snapshot.js';
 import { type Framed, framedSotw } from './wire.js';
 
@@ -29,6 +29,19 @@ export function sameOrNew(previous: NameSet | undefined, names: readonly string[
 }
 
 let replies = 0;
+
+const EMPTY_MEMO_MAX = 10_000;
+const emptyAssignments = new Map<string, XdsResource>();
+
+/** `{cluster_name, endpoints: []}`, memoized (up to EMPTY_MEMO_MAX names). */
+function emptyAssignment(name: string): XdsResource {
+  let r = emptyAssignments.get(name);
+  if (!r) {
+    r = makeResource(TypeUrl.ClusterLoadAssignment, name, { cluster_name: name, endpoints: [] });
+    if (emptyAssignments.size < EMPTY_MEMO_MAX) emptyAssignments.set(name, r);
+  }
+  return r;
+}
 
 /**
  * Framed bytes are held strongly by the most recently used replies up to this many bytes, and only weakly
@@ -142,7 +155,10 @@ export function answerFor(snapshot: Snapshot, typeUrl: string, names: NameSet): 
   if (!a) {
     if (names.names.length === 0) a = new Answer(typeUrl, all, [...byName.values()]);
     else {
-      const resources = names.names.flatMap((n) => byName.get(n) ?? []);
+      // A cluster without endpoints is answered with an empty assignment (as Istio does), so a
+      // client stops sending to endpoints of a cluster that is gone instead of keeping them.
+      const empty = typeUrl === TypeUrl.ClusterLoadAssignment;
+      const resources = names.names.flatMap((n) => byName.get(n) ?? (empty ? [emptyAssignment(n)] : []));
       a = new Answer(typeUrl, versionOf(resources, names.names), resources);
     }
     answers.set(names.key, a);

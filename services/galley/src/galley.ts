@@ -15,10 +15,18 @@ import {
   meshConfigDefaults,
   parseDocuments,
   parseMeshConfig,
+  type ResourceLimits,
 } from '@keel/config';
 import { createMcpSource, type McpSource } from '@keel/mcp';
 import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki';
-import { createMonitoringServer, type Logger, newRegistry, type Tracing, watchTlsFiles } from '@keel/runtime';
+import {
+  capText,
+  createMonitoringServer,
+  type Logger,
+  newRegistry,
+  type Tracing,
+  watchTlsFiles,
+} from '@keel/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Debouncer } from './debounce.js';
 import { Ingestor, type IngestReporter } from './ingest.js';
@@ -26,7 +34,7 @@ import { galleyMetrics } from './metrics.js';
 import { buildSnapshot } from './snapshot.js';
 import { type DirectoryWatcher, displayPath, type FileEvent, watchDirectory } from './sources/files.js';
 import { createKubeSource, type KubeSource } from './sources/kube.js';
-import { ResourceStore } from './store.js';
+import { ResourceStore, resourceKey } from './store.js';
 import { createWebhookServer, type WebhookServer } from './webhook.js';
 
 export interface GalleyOptions {
@@ -49,6 +57,10 @@ export interface GalleyOptions {
   debounceMaxMs?: number;
   logger: Logger;
   version?: string;
+  /** Size and depth limits for every source and the webhook (defaults: 1.5 MiB, 32 levels). */
+  limits?: ResourceLimits;
+  /** Full rescan period of configDir, a backstop to file events (default 30 s; 0 disables). */
+  rescanIntervalMs?: number;
   /** Spans (one per published snapshot) go here; no-op when absent. */
   tracer?: Tracing['tracer'];
 }
@@ -102,6 +114,7 @@ export function createGalley(opts: GalleyOptions): Galley {
   let mesh: MeshConfig = meshConfigDefaults();
   let snapshotCount = 0;
   let isReady = false;
+  let started = false;
 
   const publish = (): void => {
     snapshotCount++;
@@ -111,6 +124,11 @@ export function createGalley(opts: GalleyOptions): Galley {
       served,
       mesh as unknown as Record<string, unknown>,
       String(snapshotCount),
+      (entry, err) =>
+        log.error(
+          { kind: entry.resource.kind, name: entry.resource.metadata.name, err: capText(String(err)) },
+          'resource conversion failed; left out of the snapshot',
+        ),
     );
     mcp.setSnapshot(snap);
     span?.setAttributes({ 'keel.snapshot.version': snap.version, 'keel.snapshot.resources': store.size() });
@@ -159,8 +177,30 @@ export function createGalley(opts: GalleyOptions): Galley {
         });
       }
     },
+    duplicate: (defs) => {
+      metrics.duplicates.inc();
+      const where = (d: (typeof defs)[number]) =>
+        `${d.resource.source?.file ?? d.origin}:${d.resource.source?.line ?? '?'}`;
+      const [served, ...others] = defs;
+      if (!served) return;
+      const id = `${served.resource.kind} ${resourceKey(served.resource)}`;
+      log.warn(
+        {
+          kind: served.resource.kind,
+          name: resourceKey(served.resource),
+          served: where(served),
+          ignored: others.map(where),
+        },
+        `duplicate ${id}: ${where(served)} is served (first in path order), ${others.map(where).join(', ')} ignored`,
+      );
+    },
+    kept: (origin, n) =>
+      log.warn(
+        { file: opts.configDir ? displayPath(opts.configDir, origin) : origin, kept: n },
+        'config file has errors: resources it no longer lists are kept until it is valid',
+      ),
   };
-  const ingestor = new Ingestor(store, reporter);
+  const ingestor = new Ingestor(store, reporter, opts.limits);
 
   let dirWatcher: DirectoryWatcher | undefined;
   let kubeSource: KubeSource | undefined;
@@ -224,9 +264,22 @@ export function createGalley(opts: GalleyOptions): Galley {
           if (!name || String(name) === basename(file) || String(name).startsWith('..')) void load();
         });
       }
+      let dirReady = !opts.configDir;
       if (opts.configDir) {
-        dirWatcher = watchDirectory(opts.configDir, applyFiles, log.child({ part: 'files' }));
-        applyFiles(await dirWatcher.scan());
+        dirWatcher = watchDirectory(opts.configDir, applyFiles, log.child({ part: 'files' }), {
+          rescanIntervalMs: opts.rescanIntervalMs ?? 30_000,
+          onAvailability: (available) => {
+            metrics.configDirAvailable.set(available ? 1 : 0);
+            dirReady = available;
+            // Nothing is published (and /ready stays false) until the directory has been read once:
+            // an empty snapshot would wipe every proxy's config.
+            if (available && !isReady && started) publish();
+          },
+        });
+        const first = await dirWatcher.scan();
+        dirReady ||= first.ok;
+        metrics.configDirAvailable.set(first.ok ? 1 : 0);
+        if (first.ok) applyFiles(first.events);
       }
       if (opts.kubeConfig) {
         kubeSource = createKubeSource({
@@ -241,7 +294,8 @@ export function createGalley(opts: GalleyOptions): Galley {
         });
         await kubeSource.start();
       }
-      publish();
+      started = true;
+      if (dirReady) publish();
       if (opts.mcpTls) {
         const files = certDirFiles(opts.mcpTls.certDir);
         mcpMtls = await mtlsServerCredentials(files, { trustDomain: opts.mcpTls.trustDomain }, log);
@@ -274,6 +328,7 @@ export function createGalley(opts: GalleyOptions): Galley {
           key: pair.key,
           logger: log.child({ part: 'webhook' }),
           metrics: metrics.webhook,
+          ...(opts.limits ? { limits: opts.limits } : {}),
         });
         addresses.webhookPort = (await webhook.start()).port;
       }

@@ -1,11 +1,21 @@
-import { type ConfigError, kindFor, type Resource, validateResource } from '@keel/config';
+import {
+  type ConfigError,
+  kindFor,
+  type Resource,
+  type ResourceLimits,
+  validateResource,
+} from '@keel/config';
 import { contentVersion } from './snapshot.js';
-import { type ResourceStore, resourceKey } from './store.js';
+import { type AcceptedResource, type ResourceStore, resourceKey } from './store.js';
 
 /** Told about every validation outcome (metrics, logs, NATS events). */
 export interface IngestReporter {
   accepted(res: Resource, origin: string): void;
   rejected(errors: ConfigError[], origin: string): void;
+  /** The same resource is defined more than once; `defs[0]` is the one served (first in path order). */
+  duplicate?(defs: Array<Pick<AcceptedResource, 'resource' | 'origin'>>): void;
+  /** An origin has errors, so resources it no longer lists are kept until it is valid again. */
+  kept?(origin: string, resources: number): void;
 }
 
 export interface IngestSummary {
@@ -22,6 +32,7 @@ export class Ingestor {
   constructor(
     private readonly store: ResourceStore,
     private readonly reporter: IngestReporter,
+    private readonly limits?: ResourceLimits,
   ) {}
 
   /**
@@ -35,19 +46,36 @@ export class Ingestor {
       this.reporter.rejected(parseErrors, origin);
       summary.rejected += parseErrors.length;
     }
-    const keep = new Set<string>();
+    const keep = new Map<string, Resource>();
     for (const res of resources) {
       const info = kindFor(res.apiVersion, res.kind);
-      if (info) keep.add(`${info.collection}|${resourceKey(this.defaulted(res, info.clusterScoped))}`);
+      if (info) {
+        const id = `${info.collection}|${resourceKey(this.defaulted(res, info.clusterScoped))}`;
+        const first = keep.get(id);
+        if (first) {
+          // Twice in one file: the first definition stands, as `keelctl validate` reports it.
+          this.reporter.duplicate?.([
+            { resource: first, origin },
+            { resource: res, origin },
+          ]);
+          continue;
+        }
+        keep.set(id, res);
+      }
       if (this.applyOne(origin, res)) summary.accepted++;
       else summary.rejected++;
     }
-    if (parseErrors.length === 0) {
-      for (const { collection, key } of this.store.ownedBy(origin)) {
-        if (!keep.has(`${collection}|${key}`) && this.store.remove(collection, key, origin))
-          summary.removed++;
+    // Only a file that is entirely valid removes what it no longer holds: one caught half written
+    // (or broken by an edit) keeps the last good version of every resource it held.
+    const owned = this.store
+      .ownedBy(origin)
+      .filter(({ collection, key }) => !keep.has(`${collection}|${key}`));
+    if (summary.rejected === 0) {
+      for (const { collection, key } of owned) {
+        this.store.remove(collection, key, origin);
+        summary.removed++;
       }
-    }
+    } else if (owned.length > 0) this.reporter.kept?.(origin, owned.length);
     return summary;
   }
 
@@ -55,7 +83,7 @@ export class Ingestor {
   applyOne(origin: string, input: Resource): boolean {
     const info = kindFor(input.apiVersion, input.kind);
     const res = info ? this.defaulted(input, info.clusterScoped) : input;
-    const result = validateResource(res);
+    const result = validateResource(res, this.limits ? { limits: this.limits } : {});
     if (!result.ok || !info) {
       this.reporter.rejected(result.ok ? [] : result.errors, origin);
       return false;
@@ -65,6 +93,8 @@ export class Ingestor {
       contentVersion([res.metadata.labels, res.metadata.annotations, res.body]);
     this.store.upsert(info.collection, { resource: result.value, origin, version });
     this.reporter.accepted(result.value, origin);
+    const defs = this.store.definitions(info.collection, resourceKey(result.value));
+    if (defs.length > 1) this.reporter.duplicate?.(defs);
     return true;
   }
 

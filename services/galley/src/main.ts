@@ -33,6 +33,8 @@ const galley = createGalley({
   ...(f['nats-url'] ? { natsUrl: f['nats-url'] } : {}),
   debounceQuietMs: f['debounce-quiet'],
   debounceMaxMs: f['debounce-max'],
+  limits: { maxBytes: f['max-resource-size'], maxDepth: f['max-resource-depth'] },
+  rescanIntervalMs: f['rescan-interval'],
   logger,
 });
 const addresses = await galley.start();

@@ -49,6 +49,15 @@ export function galleyMetrics(registry: Registry) {
       labelNames: ['collection'] as const,
       registers: [registry],
     }),
+    duplicates: counter(
+      'galley_source_duplicate_resources_total',
+      'Resources found defined twice (same kind, namespace and name); the first file in path order wins',
+    ),
+    configDirAvailable: new Gauge({
+      name: 'galley_source_fs_dir_available',
+      help: '1 while --config-dir can be read, 0 while it is missing or unreadable',
+      registers: [registry],
+    }),
     kubeEventSuccess: counter('galley_source_kube_event_success_total', 'Kubernetes events handled'),
     kubeEventError: counter(
       'galley_source_kube_event_error_total',

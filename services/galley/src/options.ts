@@ -47,5 +47,20 @@ export const galleyFlags = defineFlags({
   },
   'debounce-quiet': { type: 'duration', default: '500ms', help: 'Snapshot quiet period' },
   'debounce-max': { type: 'duration', default: '1s', help: 'Longest delay before a snapshot' },
+  'max-resource-size': {
+    type: 'number',
+    default: 1572864,
+    help: 'Largest accepted resource in bytes (JSON); Kubernetes object limit (1.5 MiB) by default',
+  },
+  'max-resource-depth': {
+    type: 'number',
+    default: 32,
+    help: 'Deepest accepted nesting of any field (free-form fields included)',
+  },
+  'rescan-interval': {
+    type: 'duration',
+    default: '30s',
+    help: 'Full rescan of --config-dir as a backstop to file events (0 disables)',
+  },
   'log-level': { type: 'string', default: 'info', help: 'Log level' },
 });

@@ -46,14 +46,24 @@ export function buildSnapshot(
   served: readonly string[],
   mesh: Record<string, unknown>,
   version: string,
+  onConvertError: (entry: AcceptedResource, err: unknown) => void = () => {},
 ): McpSnapshot {
+  // A conversion that throws (it should not: validation bounds size and depth) drops that resource only.
+  const convert = (entry: AcceptedResource): McpResource[] => {
+    try {
+      return [toMcpResource(entry)];
+    } catch (err) {
+      onConvertError(entry, err);
+      return [];
+    }
+  };
   const collections = new Map<string, readonly McpResource[]>();
   const ingresses = INGRESS_COLLECTIONS.flatMap((c) => store.entries(c));
   const converted =
     ingresses.length > 0 ? convertIngresses(ingresses, mesh as unknown as MeshConfig) : undefined;
   for (const c of served) {
     if (c === MESH_CONFIG_COLLECTION) continue;
-    const list = store.entries(c).map(toMcpResource);
+    const list = store.entries(c).flatMap(convert);
     if (c === VS && converted) list.push(...converted.virtualServices);
     if (c === GATEWAYS && converted) list.push(...converted.gateways);
     list.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));

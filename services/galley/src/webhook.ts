@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { type ConfigError, kindFor, toResource, validateResource } from '@keel/config';
+import { type ConfigError, kindFor, type ResourceLimits, toResource, validateResource } from '@keel/config';
 import { type AdmissionDecision, type AdmissionRequest, handleAdmissionHttp } from '@keel/kube';
 import type { Logger } from '@keel/runtime';
 import type { Counter } from 'prom-client';
@@ -25,6 +25,7 @@ export function reviewConfig(
   webhook: WebhookName,
   req: AdmissionRequest,
   metrics?: WebhookMetrics,
+  limits?: ResourceLimits,
 ): AdmissionDecision {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { allowed: true };
   const obj = req.object as Record<string, unknown> | undefined;
@@ -51,7 +52,7 @@ export function reviewConfig(
   const result =
     'error' in converted
       ? { ok: false as const, errors: [converted.error] }
-      : validateResource(converted.resource);
+      : validateResource(converted.resource, limits ? { limits } : {});
   const labels = { group: info.group, version: info.version, resource: info.plural };
   if (result.ok) {
     metrics?.passed.inc(labels);
@@ -80,7 +81,10 @@ export function createWebhookServer(opts: {
   key: string | Buffer;
   logger: Logger;
   metrics?: WebhookMetrics;
+  limits?: ResourceLimits;
 }): WebhookServer {
+  // A body holds one object (twice in an UPDATE) plus the review around it.
+  const maxBody = Math.max(MAX_BODY, 2 * (opts.limits?.maxBytes ?? 0) + 64 * 1024);
   const server: Server = createServer({ cert: opts.cert, key: opts.key }, (req, res) => {
     const url = (req.url ?? '/').split('?')[0]!;
     const send = (status: number, body: unknown): void => {
@@ -99,7 +103,7 @@ export function createWebhookServer(opts: {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      if (size > maxBody) {
         send(413, { error: 'request body too large' });
         req.destroy();
         return;
@@ -107,14 +111,14 @@ export function createWebhookServer(opts: {
       chunks.push(c);
     });
     req.on('end', () => {
-      if (size > MAX_BODY) return;
+      if (size > maxBody) return;
       handleAdmissionHttp(
         {
           method: req.method ?? 'GET',
           contentType: req.headers['content-type'],
           body: Buffer.concat(chunks),
         },
-        (ar) => reviewConfig(webhook, ar, opts.metrics),
+        (ar) => reviewConfig(webhook, ar, opts.metrics, opts.limits),
       )
         .then((r) => send(r.status, r.body))
         .catch((err) => {

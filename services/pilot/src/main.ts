@@ -31,6 +31,8 @@ const pilot = createPilot({
   debounceMaxMs: f['debounce-max'],
   pushThrottle: f['push-throttle'],
   sendTimeoutMs: f['send-timeout'],
+  mcpReconnectMaxMs: f['mcp-reconnect-max'],
+  mcpMaxMessageBytes: f['mcp-max-message-size'],
   ...(f['pod-name'] ? { podName: f['pod-name'] } : {}),
   logger,
 });

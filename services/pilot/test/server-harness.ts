@@ -55,6 +55,8 @@ export interface Harness {
   publish(objects: readonly KubeObject[], mesh?: Record<string, unknown>): void;
   /** GET on Pilot's HTTP (8080-role) port, or the monitoring port. */
   get(path: string, port?: 'http' | 'monitoring'): Promise<{ status: number; body: any; text: string }>;
+  /** POST with an empty body. */
+  post(path: string): Promise<{ status: number; text: string }>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,10 @@ export async function startHarness(
     ports,
     publish,
     get,
+    async post(path: string) {
+      const res = await fetch(`http://127.0.0.1:${ports.httpPort}${path}`, { method: 'POST' });
+      return { status: res.status, text: await res.text() };
+    },
     async stop() {
       await pilot.stop();
       source.close();

@@ -126,10 +126,18 @@ test('an endpoint-only change pushes only EDS', async () => {
 });
 
 test('a full push with nothing changed sends nothing', async () => {
-  const { status, sent } = await pushOf(() => void h.get('/debug/adsz?push=1'));
+  const { status, sent } = await pushOf(() => void h.post('/debug/adsz?push=1'));
   assert.equal(status.full, true);
   assert.deepEqual(sent, []);
   assert.equal(ads.pending(), 0);
+});
+
+test('a forced push is a POST, and rate-limited', async () => {
+  const get = await h.get('/debug/adsz?push=1');
+  assert.equal(get.status, 405);
+  const again = await h.post('/debug/adsz?push=1');
+  assert.equal(again.status, 429, 'a second forced push within the interval is refused');
+  assert.match(again.text, /retry in/);
 });
 
 test('a delta ADS client with the same scope receives the same clusters from a shared build', async () => {

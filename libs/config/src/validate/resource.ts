@@ -1,11 +1,14 @@
 import { ErrorCode, resourceError } from '../errors.js';
 import { isCoreKind, type KindInfo, kindFor } from '../kinds.js';
+import { checkLimits, type ResourceLimits } from '../limits.js';
 import type { ConfigError, ObjectMeta, Resource, Result } from '../types.js';
 import { isDns1123Label, isDns1123Subdomain } from './shape.js';
 
 export interface ValidateOptions {
   /** Namespace given to namespaced resources that have none (as kubectl does); unset means it is an error. */
   defaultNamespace?: string;
+  /** Size and depth limits (defaults: 1.5 MiB, 32 levels); checked before anything else reads the body. */
+  limits?: ResourceLimits;
 }
 
 function checkName(res: Resource, errs: ConfigError[]): void {
@@ -105,8 +108,10 @@ function checkSpec(res: Resource, info: KindInfo, errs: ConfigError[]): void {
  * (KindInfo.normalize: one spelling per field, one duration form). The input is not modified.
  */
 export function validateResource(res: Resource, opts: ValidateOptions = {}): Result<Resource, ConfigError[]> {
-  const errs: ConfigError[] = [];
   const info = kindFor(res.apiVersion, res.kind);
+  const overLimit = checkLimits(res, info !== undefined && isCoreKind(info), opts.limits);
+  if (overLimit.length > 0) return { ok: false, errors: overLimit };
+  const errs: ConfigError[] = [];
   if (info === undefined) {
     errs.push(
       resourceError(res, ErrorCode.UNKNOWN_KIND, `unknown kind ${res.kind} (apiVersion ${res.apiVersion})`),

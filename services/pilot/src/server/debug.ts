@@ -15,9 +15,14 @@ export interface DebugContext {
   pusher: ProxyPusher;
   store: ConfigStore;
   ready(): boolean;
-  /** Queues a full push (adsz `?push=1`). */
+  /** Queues a full push (`POST /debug/adsz?push=1`). */
   triggerPush(): void;
+  /** Least time between two pushes forced over HTTP (default FORCED_PUSH_INTERVAL_MS). */
+  forcedPushIntervalMs?: number;
 }
+
+/** A forced full push costs as much as a config change for every proxy: at most one per this long. */
+export const FORCED_PUSH_INTERVAL_MS = 5000;
 
 /** One proxy's sync state (Istio's SyncStatus: nonces sent and ACKed per type). */
 export interface SyncStatus {
@@ -201,9 +206,31 @@ export function registerDebugRoutes(app: FastifyInstance, ctx: DebugContext, wit
     });
   }
   app.get('/debug/syncz', async () => syncz(ctx));
-  app.get('/debug/adsz', async (req) => {
-    if ((req.query as Record<string, string>).push === '1') ctx.triggerPush();
+  app.get('/debug/adsz', async (req, reply) => {
+    if ((req.query as Record<string, string>).push === '1')
+      return reply
+        .code(405)
+        .header('allow', 'POST')
+        .send({ error: 'a forced push changes state: use POST /debug/adsz?push=1' });
     return adsz(ctx);
+  });
+  // Forcing a full push is a state change (POST), rate-limited: a script or crawler polling the
+  // URL must not turn into a push storm.
+  let lastForced = Number.NEGATIVE_INFINITY;
+  app.post('/debug/adsz', async (req, reply) => {
+    if ((req.query as Record<string, string>).push !== '1')
+      return reply.code(400).send({ error: 'nothing to do: POST /debug/adsz?push=1 forces a full push' });
+    const interval = ctx.forcedPushIntervalMs ?? FORCED_PUSH_INTERVAL_MS;
+    const now = Date.now();
+    const wait = lastForced + interval - now;
+    if (wait > 0)
+      return reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(wait / 1000)))
+        .send({ error: `a forced push ran less than ${interval} ms ago; retry in ${Math.ceil(wait)} ms` });
+    lastForced = now;
+    ctx.triggerPush();
+    return reply.code(202).send({ pushed: true });
   });
   app.get('/debug/configz', async () => ctx.store.entries());
   app.get('/debug/registryz', async () => ctx.pusher.pushContext()?.services ?? []);

@@ -48,5 +48,15 @@ export const pilotFlags = defineFlags({
   },
   'send-timeout': { type: 'duration', default: '5s', help: 'Close a stream whose response does not drain' },
   'pod-name': { type: 'string', env: 'POD_NAME', help: 'Replica id in events (default hostname-pid)' },
+  'mcp-reconnect-max': {
+    type: 'duration',
+    default: '2s',
+    help: 'Longest (jittered) delay between MCP reconnect attempts to Galley',
+  },
+  'mcp-max-message-size': {
+    type: 'number',
+    default: 64 * 1024 * 1024,
+    help: 'Largest MCP response accepted, bytes (a whole collection; Galley caps each resource at 1.5 MiB)',
+  },
   'log-level': { type: 'string', default: 'info', help: 'Log level' },
 });

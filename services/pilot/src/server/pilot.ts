@@ -6,7 +6,13 @@ import { type Bus, connectBus, Subjects, type XdsNackEvent, type XdsRejectedEven
 import { createMcpSink, type McpUpdate } from '@keel/mcp';
 import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { shortTypeName } from '@keel/proto';
-import { createMonitoringServer, type Logger, type MonitoringServer, newRegistry } from '@keel/runtime';
+import {
+  capText,
+  createMonitoringServer,
+  type Logger,
+  type MonitoringServer,
+  newRegistry,
+} from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
 import type { EnvoyRuleRejection } from '../generate/index.js';
 import { DegradationReporter } from '../model/client.js';
@@ -21,6 +27,10 @@ import { PushDebouncer } from './push.js';
 export interface PilotOptions {
   /** Galley's MCP `host:port`. */
   mcpAddress: string;
+  /** Longest jittered MCP reconnect delay (default 2 s). */
+  mcpReconnectMaxMs?: number;
+  /** Largest MCP response accepted (default 64 MiB). */
+  mcpMaxMessageBytes?: number;
   /** Listen address for every port (default 0.0.0.0). */
   host?: string;
   /** xDS gRPC port (15010); 0 picks a free one. */
@@ -171,6 +181,8 @@ export function createPilot(options: PilotOptions): Pilot {
   const sink = createMcpSink({
     address: options.mcpAddress,
     ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
+    ...(options.mcpReconnectMaxMs !== undefined ? { maxReconnectDelayMs: options.mcpReconnectMaxMs } : {}),
+    ...(options.mcpMaxMessageBytes !== undefined ? { maxMessageBytes: options.mcpMaxMessageBytes } : {}),
     collections: pilotCollections(),
     sinkId: pilotId,
     logger: log,
@@ -184,6 +196,8 @@ export function createPilot(options: PilotOptions): Pilot {
     },
   });
   sink.on('synced', () => debouncer.requestNow(fullPush()));
+  sink.on('connected', () => log.info({ address: options.mcpAddress }, 'MCP source connected'));
+  sink.on('disconnected', () => log.warn({ address: options.mcpAddress }, 'MCP source disconnected'));
   const ready = () => sink.synced() && firstPush;
 
   /** Log lines and events per build are capped; the metric counts every part. */
@@ -249,7 +263,8 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics.invalidNodes.inc();
     log.warn({ node: node.id, error: parsed.errors }, 'xds stream refused: invalid node');
     events.emit('invalid-node', { node: node.id, error: parsed.errors });
-    return parsed.errors;
+    // The status message travels in a trailer (8 KB limit on most clients): cap the echoed id.
+    return capText(parsed.errors);
   }
 
   const grpcServer = new grpc.Server({ 'grpc.max_concurrent_streams': 100000 });
