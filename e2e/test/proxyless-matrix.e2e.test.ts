@@ -317,6 +317,41 @@ describe('proxyless matrix: grpc-js-xds and gRPC C-core through galley and pilot
           });
       });
     }
+    describe('consistentHash on header x-user', () => {
+      let since = 0;
+      before(async () => {
+        since = nacks.mark();
+        await writeAndAckClusters(
+          'dr.yaml',
+          echoDestinationRule({ consistentHash: { httpHeaderName: 'x-user' } }, 10_004),
+        );
+      });
+      const noNack = (c: MatrixClient) =>
+        assert.deepEqual(
+          nacks.items
+            .slice(since)
+            .filter((e) => e.value.proxy === c.nodeId)
+            .map((e) => e.value.error),
+          [],
+        );
+      it('grpc-js: ring hash, each user sticks to one pod', async () => {
+        const c = client('grpc-js');
+        await converge(c, (r) => r.ok, 'ring hash serves');
+        const pods = new Set<string>();
+        for (const user of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) {
+          const got = await outcomes(c, 10, { 'x-user': user });
+          assert.equal(got.length, 1, `${user} -> ${got.join(',')}`);
+          pods.add(got[0]!);
+        }
+        assert.ok([...pods].every((p) => p.startsWith('echo-v2')));
+        noNack(c);
+      });
+      it('grpc-core: no ring hash (C-core 1.51 crashes on it): round robin, no NACK', async () => {
+        const c = client('grpc-core');
+        assert.deepEqual(await outcomes(c, 40, { 'x-user': 'u1' }), ['echo-v2-a', 'echo-v2-b']);
+        noNack(c);
+      });
+    });
     it('LEAST_CONN, RANDOM and PASSTHROUGH were counted as degraded for both clients (pilot_xds_client_degraded)', async () => {
       const text = await pilot.metrics();
       for (const kind of KINDS)
@@ -370,17 +405,18 @@ describe('proxyless matrix: grpc-js-xds and gRPC C-core through galley and pilot
         });
     });
   });
-  it('each degradation was logged once per client and cluster, though later pushes rebuilt them', () => {
+  it('each degradation was logged once per client and cluster, though later pushes rebuilt them (consistentHash for C-core)', () => {
     const lines = pilot.proc.stdoutLines.filter((l) =>
-      l.includes('loadBalancer PASSTHROUGH is not supported'),
+      l.includes('loadBalancer consistentHash is not supported'),
     );
     const keys = lines.map((l) => {
       const j = JSON.parse(l) as { client: string; resource: string; config: string };
       assert.equal(j.config, 'DestinationRule default/echo');
       return `${j.client} ${j.resource}`;
     });
-    // Three echo clusters (all, v1, v2) for each client; endpoint removal and the NACK steps rebuilt them.
-    assert.equal(keys.length, 6, keys.join('\n'));
-    assert.equal(new Set(keys).size, 6);
+    // Three echo clusters (all, v1, v2) for C-core (grpc-js runs ring hash); the NACK steps rebuilt them.
+    assert.equal(keys.length, 3, keys.join('\n'));
+    assert.ok(keys.every((k) => k.startsWith('grpc-core ')));
+    assert.equal(new Set(keys).size, 3);
   });
 });
