@@ -9,6 +9,16 @@ const KUBE_INJECT_USAGE = `  kube-inject -f FILE [--injectConfigFile FILE] [--va
       (services/sidecar-injector/files), or pass the istio-sidecar-injector ConfigMap's keys.
       Exit code: 0 on success, 1 when an object cannot be injected, 2 on usage errors.`;
 
+export const PROXY_USAGE = `  proxy-status [<pod>.<namespace>] [--nats-url URL] [--timeout MS]
+      Every Pilot replica's proxies (gathered over NATS keel.pilot.status) and, per xDS type,
+      SYNCED (the last response was ACKed), STALE (sent, not ACKed: in flight or NACKed) or
+      NOT SENT. Exit code: 0, 1 when no replica answers, 2 on usage errors.
+
+  proxy-config cluster|listener|route|endpoint <pod>.<namespace> [-o short|json] [--nats-url URL] [--timeout MS]
+      The clusters, listeners, routes or endpoints Pilot serves a proxy (its config dump, over
+      NATS keel.pilot.config_dump from the replica the proxy is connected to).
+      --nats-url defaults to $KEEL_NATS_URL, then nats://127.0.0.1:4222; --timeout to 2000 ms.`;
+
 /** Where the CLI writes; main.ts passes process streams, tests may pass buffers. */
 export interface CliIO {
   stdout: (line: string) => void;
@@ -28,6 +38,8 @@ Commands:
       Print the CustomResourceDefinitions of every Istio kind Keel reads (deploy/kubernetes/crds.yaml).
 
 ${KUBE_INJECT_USAGE}
+
+${PROXY_USAGE}
 
 Options:
   -h, --help  show this help`;
@@ -106,6 +118,20 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       return 2;
     }
     return runKubeInject(args, io);
+  }
+  if (command === 'proxy-status' || command === 'proxy-config') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    // Loaded on demand: the NATS client stays out of the other commands' start-up.
+    const { parseProxyArgs, runProxyConfig, runProxyStatus } = await import('./proxy.js');
+    const args = parseProxyArgs(rest);
+    if (typeof args === 'string') {
+      io.stderr(`keelctl ${command}: ${args}\n\n${USAGE}`);
+      return 2;
+    }
+    return command === 'proxy-status' ? runProxyStatus(args, io) : runProxyConfig(args, io);
   }
   if (command === 'crds') {
     io.stdout(crdsYaml().trimEnd());

@@ -13,6 +13,7 @@ export {
   type CertIssuedEvent,
   type ConfigAcceptedEvent,
   type ConfigRejectedEvent,
+  type PilotConfigDumpReply,
   type PilotStatusReply,
   type PolicyDeniedEvent,
   type ProxySyncStatus,

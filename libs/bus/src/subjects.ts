@@ -14,6 +14,8 @@ export const Subjects = {
   rootRotated: 'keel.events.ca.root',
   /** Request/reply: every pilot replica answers with its connected proxies. */
   pilotStatus: 'keel.pilot.status',
+  /** Request/reply `{proxyID}`: the pilot replica serving that proxy answers with its Envoy config dump. */
+  pilotConfigDump: 'keel.pilot.config_dump',
   /** Access-log entries from mixer-telemetry (also captured by a JetStream stream). */
   accessLog: 'keel.accesslog',
   /** mixer-policy denied a Check (sampled: at most a few per second per replica). */
@@ -101,6 +103,11 @@ export interface PilotStatusReply {
   pilot: string;
   proxies: ProxySyncStatus[];
 }
+
+/** keel.pilot.config_dump: `dump` is an Envoy admin v3 ConfigDump (proto JSON) when `ok`. */
+export type PilotConfigDumpReply =
+  | { pilot: string; ok: true; dump: { configs: Record<string, unknown>[] } }
+  | { pilot: string; ok: false; error: string };
 
 export interface AccessLogEntry {
   time: string;

@@ -45,6 +45,9 @@ export const ENVOY_FILES: readonly string[] = [
   'envoy/extensions/access_loggers/grpc/v3/als.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
 ];
 
 /** Keel's own API files under proto/. */

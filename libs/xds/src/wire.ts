@@ -8,6 +8,8 @@ export interface NodeInfo {
   metadata: Record<string, unknown>;
   locality?: { region?: string; zone?: string; sub_zone?: string };
   user_agent_name?: string;
+  user_agent_version?: string;
+  client_features?: string[];
 }
 
 export interface ErrorDetail {
@@ -70,7 +72,10 @@ function nodeOf(n: Obj | undefined): NodeInfo | undefined {
   if (!n) return undefined;
   const node: NodeInfo = { id: n.id ?? '', cluster: n.cluster ?? '', metadata: structToJson(n.metadata) };
   if (n.locality) node.locality = n.locality;
-  if (n.user_agent_name) node.user_agent_name = n.user_agent_name;
+  if (n.user_agent_name) node.user_agent_name = String(n.user_agent_name).slice(0, 256);
+  if (n.user_agent_version) node.user_agent_version = String(n.user_agent_version).slice(0, 256);
+  if (Array.isArray(n.client_features) && n.client_features.length > 0)
+    node.client_features = n.client_features.slice(0, 64).map((f: unknown) => String(f).slice(0, 256));
   return node;
 }
 

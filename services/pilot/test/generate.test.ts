@@ -35,9 +35,10 @@ describe('generateProxyResources + checkResources', () => {
           grpcNode(podEntry(store, 'productpage-v1-0')),
         ];
         for (const node of nodes) {
-          const res = generateProxyResources(push, proxyFor(push, node));
-          const generator = node.metadata?.GENERATOR === 'grpc' ? 'grpc' : 'envoy';
-          assert.deepEqual(checkResources(res, generator), [], `${combo.join('+')} ${node.id}`);
+          const proxy = proxyFor(push, node);
+          const res = generateProxyResources(push, proxy);
+          // gRPC clients get the forms they accept, deprecated or not (model/client.ts).
+          assert.deepEqual(checkResources(res, proxy.generator), [], `${combo.join('+')} ${node.id}`);
           assert.ok(res.clusters.length > 0);
           if (node.id.startsWith('sidecar') && !node.metadata?.GENERATOR)
             assert.ok(res.listeners.length >= 4);

@@ -2,6 +2,7 @@
 
 import { jsonToStruct, typed } from '@keel/proto';
 import { protoDurationOf } from '@keel/runtime';
+import { type Degradation, profileOf } from '../model/client.js';
 import {
   BlackHoleCluster,
   buildDnsSrvSubsetKey,
@@ -13,6 +14,7 @@ import {
 import { isHttp2Protocol } from '../model/protocol.js';
 import type { Proxy as MeshProxy, PushContext, Resolution, Service, ServicePort } from '../model/types.js';
 import { authnPolicyFor, peerMode } from './authn.js';
+import { applyClientLoadBalancer } from './client-lb.js';
 import { endpointsFor, localityLbEndpoints } from './endpoints.js';
 import { localityLbSettingFor } from './locality-lb.js';
 import { type TlsSettings, upstreamTransportSocket } from './tls.js';
@@ -41,6 +43,8 @@ interface BuildState {
   port: ServicePort;
   subset: string;
   http: { h2: boolean; downstream: boolean; common: Record<string, unknown> };
+  /** Collects what a gRPC client gets in a weaker form (model/client.ts), with the DestinationRule. */
+  degraded?: { list: Degradation[]; config: string };
 }
 
 function effectiveResolution(service: Service, proxy: MeshProxy): Resolution {
@@ -155,8 +159,21 @@ const SIMPLE_LB: Record<string, string> = {
   RANDOM: 'RANDOM',
 };
 
-function applyLoadBalancer(c: Cluster, lb: TrafficPolicy | undefined): void {
+function applyLoadBalancer(c: Cluster, lb: TrafficPolicy | undefined, st: BuildState): void {
   if (!lb) return;
+  if (st.proxy.generator === 'grpc') {
+    const client = profileOf(st.proxy);
+    applyClientLoadBalancer(c, lb, client, (d) =>
+      st.degraded?.list.push({
+        client: client.kind,
+        type: 'cluster',
+        resource: String(c.name),
+        ...d,
+        config: st.degraded.config,
+      }),
+    );
+    return;
+  }
   if (lb.simple === 'PASSTHROUGH') {
     c.type = 'ORIGINAL_DST';
     c.lb_policy = 'CLUSTER_PROVIDED';
@@ -235,7 +252,7 @@ function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, st: B
   if (!p) return;
   applyConnectionPool(c, p.connectionPool, st);
   applyOutlierDetection(c, p.outlierDetection);
-  applyLoadBalancer(c, p.loadBalancer);
+  applyLoadBalancer(c, p.loadBalancer, st);
   applyTls(c, p.tls, st);
 }
 
@@ -281,17 +298,22 @@ export function outboundClustersForPort(
   proxy: MeshProxy,
   service: Service,
   port: ServicePort,
+  degraded?: Degradation[],
 ): Cluster[] {
   const dr = push.sidecarScope(proxy).destinationRule(service.hostname);
   const policy = dr?.spec.trafficPolicy as TrafficPolicy | undefined;
-  const st = newState(push, proxy, service, port, '');
+  const withDegraded = (st: BuildState) =>
+    degraded && dr
+      ? { ...st, degraded: { list: degraded, config: `DestinationRule ${dr.namespace}/${dr.name}` } }
+      : st;
+  const st = withDegraded(newState(push, proxy, service, port, ''));
   const main = baseCluster(buildSubsetKey('outbound', port.port, '', service.hostname), st);
   applyTrafficPolicy(main, policy, st);
   if (!tlsOf(policy, port)) applyAutoMtls(main, st);
   localityWeighted(main, st, policyForPort(policy, port), undefined);
   const out = [finishHttpOptions(main, st)];
   for (const subset of (dr?.spec.subsets ?? []) as Array<{ name: string; trafficPolicy?: TrafficPolicy }>) {
-    const sst = newState(push, proxy, service, port, subset.name);
+    const sst = withDegraded(newState(push, proxy, service, port, subset.name));
     const c = baseCluster(buildSubsetKey('outbound', port.port, subset.name, service.hostname), sst);
     applyTrafficPolicy(c, policy, sst);
     applyTrafficPolicy(c, subset.trafficPolicy, sst);
@@ -370,12 +392,16 @@ export function specialClusters(push: PushContext, proxy: MeshProxy): Cluster[] 
 }
 
 /** Every cluster for the proxy, sorted by name. Proxyless gRPC gets EDS outbound clusters only. */
-export function buildClusters(push: PushContext, proxy: MeshProxy): Record<string, unknown>[] {
+export function buildClusters(
+  push: PushContext,
+  proxy: MeshProxy,
+  degraded?: Degradation[],
+): Record<string, unknown>[] {
   const out: Cluster[] = [];
   for (const service of push.sidecarScope(proxy).services) {
     for (const port of service.ports) {
       if (wantsOutbound(service, port, proxy))
-        out.push(...outboundClustersForPort(push, proxy, service, port));
+        out.push(...outboundClustersForPort(push, proxy, service, port, degraded));
     }
   }
   if (proxy.generator === 'envoy') {

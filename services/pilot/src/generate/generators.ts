@@ -4,6 +4,7 @@
 // stale config): test/push-invalidation.test.ts enumerates the generators and checks both on a table of
 // changes. Kubernetes kinds stand for the push-context indexes built from them (services, endpoints,
 // workloads, namespace labels).
+import { applyClientLoadBalancer } from './client-lb.js';
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
 import { applyEnvoyFilters } from './envoyfilter.js';
@@ -196,6 +197,15 @@ export const GENERATORS: readonly GeneratorDeclaration[] = [
     part: 'scope',
     reads: ['DestinationRule', ...SERVICES],
     perProxy: true,
+  },
+  {
+    // The LB policy in the form each client accepts, inside buildClusters; the client kind is in the scope key.
+    name: 'applyClientLoadBalancer',
+    fn: applyClientLoadBalancer,
+    output: 'clusters',
+    part: 'scope',
+    reads: ['DestinationRule', ...SERVICES],
+    perProxy: false,
   },
   {
     name: 'applyEnvoyFilters',

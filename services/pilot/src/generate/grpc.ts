@@ -1,7 +1,10 @@
 // Proxyless gRPC (Proxy.generator 'grpc'): API listeners and route configs grpc-js-xds accepts. Pure.
 import { typed } from '@keel/proto';
+import { type Degradation, profileOf } from '../model/client.js';
 import { FilterNames } from '../model/names.js';
 import type { Proxy as ProxyNode, PushContext } from '../model/types.js';
+import { routeForClient } from './client-routes.js';
+import { routeOrigin } from './envoy-rules.js';
 import { HCM_TYPE } from './gateway.js';
 import { altHostNames, domainName } from './route-hosts.js';
 import type { EnvoyObject } from './route-spec.js';
@@ -78,13 +81,32 @@ export function buildGrpcRoutes(
   push: PushContext,
   proxy: ProxyNode,
   routeNames: string[],
+  degraded?: Degradation[],
 ): RouteConfiguration[] {
+  const client = profileOf(proxy);
   return routeNames.map((name) => {
     const port = /^\d+$/.test(name) ? Number(name) : 0;
     if (port <= 0 || port > 65535) return emptyRouteConfiguration(name);
     const vhosts: EnvoyObject[] = [];
     for (const vh of sidecarVirtualHosts(push, proxy, port)) {
-      const routes = (vh.routes as EnvoyObject[]).map(grpcRoute).filter((r): r is EnvoyObject => !!r);
+      const routes = (vh.routes as EnvoyObject[])
+        .map((r) => {
+          const config = routeOrigin.get(r);
+          const kept = grpcRoute(r);
+          return (
+            kept &&
+            routeForClient(kept, client, (d) =>
+              degraded?.push({
+                client: client.kind,
+                type: 'route',
+                resource: name,
+                ...d,
+                ...(config ? { config } : {}),
+              }),
+            )
+          );
+        })
+        .filter((r): r is EnvoyObject => !!r);
       if (routes.length > 0) vhosts.push({ ...vh, routes });
     }
     return { name, virtual_hosts: vhosts, validate_clusters: { value: false } };

@@ -1,6 +1,7 @@
 // One proxy's full xDS output (CDS, EDS, LDS, RDS) and its consistency check. Pure.
 import { encodeMessage, findUnknownFields } from '@keel/proto';
 import { referencedRouteNames as routeNamesOf } from '@keel/xds';
+import type { Degradation } from '../model/client.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
@@ -28,6 +29,8 @@ export interface GenerateStats {
   envoyFilters: EnvoyFilterStats;
   /** Parts repaired or left out because Envoy would reject them (see envoy-rules.ts). */
   rejected?: EnvoyRuleRejection[];
+  /** What a proxyless client gets in a weaker form than the config asked (model/client.ts). */
+  degraded?: Degradation[];
 }
 
 /** RDS names referenced by listeners (libs/xds's reading of filter chains and API listeners), deduplicated, in order. */
@@ -53,10 +56,11 @@ function listenersAndRoutes(
   push: PushContext,
   proxy: MeshProxy,
   stats: ListenerStats,
+  degraded?: Degradation[],
 ): { listeners: EnvoyObject[]; routes: EnvoyObject[] } {
   if (proxy.generator === 'grpc') {
     const listeners = buildGrpcListeners(push, proxy);
-    const routes = buildGrpcRoutes(push, proxy, referencedRouteNames(listeners));
+    const routes = buildGrpcRoutes(push, proxy, referencedRouteNames(listeners), degraded);
     return { listeners: [...listeners, ...buildGrpcServerListeners(push, proxy)], routes };
   }
   if (proxy.type === 'router') {
@@ -77,10 +81,10 @@ export function generateProxyResources(
   stats?: GenerateStats,
 ): ProxyResources {
   const listenerStats = stats?.listeners ?? newListenerStats();
-  let clusters = buildClusters(push, proxy) as EnvoyObject[];
+  let clusters = buildClusters(push, proxy, stats?.degraded) as EnvoyObject[];
   if (proxy.type === 'sidecar' && proxy.generator === 'envoy')
     clusters = withIngressClusters(push, proxy, clusters);
-  const { listeners, routes } = listenersAndRoutes(push, proxy, listenerStats);
+  const { listeners, routes } = listenersAndRoutes(push, proxy, listenerStats, stats?.degraded);
   const generated: ProxyResources = {
     clusters,
     endpoints: buildEndpoints(push, proxy, edsClusterNames(clusters)),

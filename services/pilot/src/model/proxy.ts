@@ -1,5 +1,6 @@
 // xDS node -> MeshProxy (Istio 1.4 node identity, spec section 1.6), resolved against a PushContext.
 import { err, ok, type Result } from '@keel/runtime';
+import { clientProfile } from './client.js';
 import { parseLocality } from './registry.js';
 import type {
   Locality,
@@ -17,6 +18,9 @@ export interface NodeInput {
   cluster?: string;
   metadata?: Record<string, unknown>;
   locality?: { region?: string; zone?: string; sub_zone?: string; subzone?: string };
+  user_agent_name?: string;
+  user_agent_version?: string;
+  client_features?: string[];
 }
 
 const STRING_KEYS = [
@@ -147,6 +151,7 @@ export function parseNode(node: NodeInput, push: PushContext): Result<MeshProxy,
     return err(`node "${node.id}" has no namespace: set NAMESPACE metadata or use id <pod>.<namespace>`);
   }
   const workload = ips.map((ip) => push.workloadsByIp.get(ip)).find((w) => w !== undefined);
+  const generator = md.GENERATOR === 'grpc' ? 'grpc' : 'envoy';
   return ok({
     type,
     nodeId: node.id,
@@ -159,7 +164,13 @@ export function parseNode(node: NodeInput, push: PushContext): Result<MeshProxy,
     metadata: md,
     labels: { ...(md.LABELS ?? workload?.labels ?? {}) },
     locality: nodeLocality(node, md, workload),
-    generator: md.GENERATOR === 'grpc' ? 'grpc' : 'envoy',
+    generator,
+    client: clientProfile({
+      generator,
+      ...(node.user_agent_name !== undefined ? { userAgentName: node.user_agent_name } : {}),
+      ...(node.user_agent_version !== undefined ? { userAgentVersion: node.user_agent_version } : {}),
+      ...(node.client_features ? { clientFeatures: node.client_features } : {}),
+    }),
     serviceInstances: serviceInstancesFor(push, ips),
     ...(workload ? { workload } : {}),
   });

@@ -1,4 +1,5 @@
 // SidecarScope (Istio 1.4): which services, VirtualServices and DestinationRules a proxy sees.
+import { clientKey, profileOf } from './client.js';
 import { normalizeExportTo } from './registry.js';
 import type { ConfigEntry, Proxy as MeshProxy, MeshView, Service, SidecarScope } from './types.js';
 
@@ -171,7 +172,7 @@ function isMeshVirtualService(vs: ConfigEntry): boolean {
 export function scopeKey(proxy: MeshProxy, sidecar: ConfigEntry | undefined): string {
   const sc = sidecar ? `${sidecar.namespace}/${sidecar.name}@${sidecar.version}` : '-';
   const sds = proxy.metadata.SDS ? 'sds' : 'files';
-  return `${proxy.namespace}|${sc}|${proxy.type}|${proxy.generator}|${sds}`;
+  return `${proxy.namespace}|${sc}|${proxy.type}|${clientKey(profileOf(proxy))}|${sds}`;
 }
 
 /** Computes the scope for a proxy; pure in (input, proxy). */

@@ -1,6 +1,7 @@
 // The data model that every Envoy generator reads. Generators are pure: (PushContext, Proxy) in,
 // Envoy resources out; nothing here does I/O or reads a clock.
 import type { KindSpecs } from '@keel/config';
+import type { ClientProfile } from './client.js';
 
 /** Istio port protocols, from the port-name prefix (Service) or `protocol` (ServiceEntry, Gateway). */
 export type Protocol =
@@ -205,6 +206,8 @@ export interface Proxy {
   locality: Locality;
   /** `envoy` for Envoy sidecars/gateways, `grpc` for proxyless gRPC clients. */
   generator: 'envoy' | 'grpc';
+  /** What kind of xDS client it is and what it accepts (model/client.ts); absent = derived from `generator`. */
+  client?: ClientProfile;
   /** Services this proxy backs (by IP). */
   serviceInstances: ServiceInstance[];
   /** The pod, when the registry knows this proxy's IP. */

@@ -9,6 +9,7 @@ import {
   newListenerStats,
   splitsByScope,
 } from '../generate/index.js';
+import type { Degradation } from '../model/client.js';
 import { type NodeInput, parseNode } from '../model/proxy.js';
 import type { Proxy as MeshProxy, PushContext } from '../model/types.js';
 import type { PushRequest } from '../server/config-store.js';
@@ -74,6 +75,8 @@ export interface ProxyPusherOptions {
   throttle: number;
   /** Called when a build's repaired/left-out parts (Envoy-rules check) differ from the last build of its key. */
   onRejected?: (key: string, rejected: readonly EnvoyRuleRejection[]) => void;
+  /** Called with what a full build served a proxyless client in a weaker form (model/client.ts). */
+  onDegraded?: (degraded: readonly Degradation[]) => void;
 }
 
 /** Where one push puts its builds, and what an EDS-only push may start from. */
@@ -107,6 +110,7 @@ const newStats = () => ({
   listeners: newListenerStats(),
   envoyFilters: newEnvoyFilterStats(),
   rejected: [] as EnvoyRuleRejection[],
+  degraded: [] as Degradation[],
 });
 
 const toInput = (node: NodeInfo): NodeInput => ({
@@ -114,6 +118,9 @@ const toInput = (node: NodeInfo): NodeInput => ({
   cluster: node.cluster,
   metadata: node.metadata,
   ...(node.locality ? { locality: node.locality } : {}),
+  ...(node.user_agent_name ? { user_agent_name: node.user_agent_name } : {}),
+  ...(node.user_agent_version ? { user_agent_version: node.user_agent_version } : {}),
+  ...(node.client_features ? { client_features: node.client_features } : {}),
 });
 
 /** The set of connected proxies and the builds their snapshots come from. */
@@ -333,6 +340,7 @@ export class ProxyPusher {
       ? endpointsBuild(prev, push, proxy, target.eds!.hosts)
       : fullBuild(push, proxy, key, stats, this.vhosts);
     if (!prev) this.reportRejected(key, stats.rejected);
+    if (!prev && stats.degraded.length > 0) this.opts.onDegraded?.(stats.degraded);
     this.reportMissing(key, build.missing);
     target.builds.set(key, build);
     return build;

@@ -1,5 +1,5 @@
 // /debug/* views (spec section 1.7), served on the HTTP port and the monitoring port alike.
-import type { ProxySyncStatus } from '@keel/bus';
+import type { PilotConfigDumpReply, ProxySyncStatus } from '@keel/bus';
 import { bytesToProtoJson, TypeUrl, typeNameOf } from '@keel/proto';
 import { err, ok, type Result } from '@keel/runtime';
 import type { SnapshotCache, StreamInfo, TypeStatus, XdsServer } from '@keel/xds';
@@ -176,6 +176,22 @@ export function configDump(ctx: DebugContext, proxyID: string): Result<object, s
     }
   });
   return ok({ configs });
+}
+
+/** NATS replies stay under the server's default 1 MB payload limit. */
+const MAX_DUMP_REPLY = 900_000;
+
+/** keel.pilot.config_dump: the config dump of `req.proxyID` (`<pod>.<ns>` or a node id), or why not. */
+export function configDumpReply(ctx: DebugContext, pilot: string, req: unknown): PilotConfigDumpReply {
+  const id =
+    typeof (req as { proxyID?: unknown })?.proxyID === 'string' ? (req as { proxyID: string }).proxyID : '';
+  if (!id) return { pilot, ok: false, error: 'missing proxyID (<pod>.<namespace>)' };
+  const dump = configDump(ctx, id.slice(0, 512));
+  if (!dump.ok) return { pilot, ok: false, error: dump.errors };
+  const value = dump.value as { configs: Record<string, unknown>[] };
+  if (JSON.stringify(value).length > MAX_DUMP_REPLY)
+    return { pilot, ok: false, error: `config dump of ${id} is too large for NATS: use /debug/config_dump` };
+  return { pilot, ok: true, dump: value };
 }
 
 /** Registers /debug/* on `app` (and /ready when `withReady`: the monitoring server has its own). */

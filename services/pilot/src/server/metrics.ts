@@ -16,6 +16,7 @@ export interface PilotMetrics {
   inconsistent: Counter;
   invalidNodes: Counter;
   envoyRulesRejected: Counter<'type' | 'action'>;
+  clientDegraded: Counter<'client' | 'type' | 'feature'>;
   info: Gauge<'version'>;
 }
 
@@ -95,6 +96,12 @@ export function pilotMetrics(
       name: 'pilot_xds_envoy_rules_rejected',
       help: 'Generated config parts Envoy would reject, repaired or left out before sending (by resource type and action)',
       labelNames: ['type', 'action'] as const,
+      registers,
+    }),
+    clientDegraded: new Counter({
+      name: 'pilot_xds_client_degraded',
+      help: 'Config served to a proxyless client in a weaker, documented form (once per resource; docs/clients.md)',
+      labelNames: ['client', 'type', 'feature'] as const,
       registers,
     }),
     info: new Gauge({

@@ -15,12 +15,13 @@ import {
 } from '@keel/runtime';
 import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '@keel/xds';
 import type { EnvoyRuleRejection } from '../generate/index.js';
+import { DegradationReporter } from '../model/client.js';
 import { buildPushContext } from '../model/push-context.js';
 import { withEndpoints } from '../model/push-context-eds.js';
 import { PushDebouncer } from '../push/debounce.js';
 import { ProxyPusher, type PushStatus } from '../push/pusher.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
-import { type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
+import { configDumpReply, type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
 import { pilotMetrics } from './metrics.js';
 
 export interface PilotOptions {
@@ -114,6 +115,21 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics,
     throttle: options.pushThrottle ?? 100,
     onRejected: (key, rejected) => reportRejected(key, rejected),
+    onDegraded: (list) => degradations.observe(list),
+  });
+  const degradations = new DegradationReporter((d) => {
+    metrics.clientDegraded.inc({ client: d.client, type: d.type, feature: d.feature });
+    log.warn(
+      {
+        client: d.client,
+        type: d.type,
+        resource: d.resource,
+        feature: d.feature,
+        servedAs: d.servedAs,
+        config: d.config,
+      },
+      `${d.config ?? 'config'}: ${d.feature} is not supported by ${d.client} clients; ${d.type} ${d.resource} serves it as ${d.servedAs}`,
+    );
   });
   let firstPush = false;
   let stopped = false;
@@ -293,7 +309,17 @@ export function createPilot(options: PilotOptions): Pilot {
       .then((b) => {
         if (stopped) return void b.close();
         bus = b;
-        unreply = b.reply(Subjects.pilotStatus, () => ({ pilot: pilotId, proxies: proxyStatuses(debugCtx) }));
+        const offStatus = b.reply(Subjects.pilotStatus, () => ({
+          pilot: pilotId,
+          proxies: proxyStatuses(debugCtx),
+        }));
+        const offDump = b.reply(Subjects.pilotConfigDump, (req: unknown) =>
+          configDumpReply(debugCtx, pilotId, req),
+        );
+        unreply = () => {
+          offStatus();
+          offDump();
+        };
         log.info({ url }, 'NATS connected');
       })
       .catch((e) => log.error({ err: e }, 'NATS connection failed'));
