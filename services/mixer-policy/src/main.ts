@@ -9,6 +9,9 @@ const policy = createMixerPolicy({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
+  ...(f['cert-dir']
+    ? { secure: { port: f['secure-grpc-port'], certDir: f['cert-dir'], trustDomain: f['trust-domain'] } }
+    : {}),
   monitoringPort: f['monitoring-port'],
   domain: f.domain,
   configDefaultNamespace: f['config-default-namespace'],
@@ -19,8 +22,5 @@ const policy = createMixerPolicy({
   logger,
 });
 const ports = await policy.start();
-logger.info(
-  { ...ports, secureGrpcPort: f['secure-grpc-port'], secureGrpcServed: false },
-  'mixer-policy started',
-);
+logger.info({ ...ports }, 'mixer-policy started');
 onShutdown(() => policy.stop());

@@ -11,8 +11,13 @@ export const mixerPolicyFlags = defineFlags({
   'secure-grpc-port': {
     type: 'number',
     default: 15004,
-    help: 'mTLS gRPC port: accepted, not served until Citadel exists',
+    help: 'mTLS gRPC port (both Check APIs), served when --cert-dir holds Citadel-issued certificates',
   },
+  'cert-dir': {
+    type: 'string',
+    help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15004',
+  },
+  'trust-domain': { type: 'string', default: 'cluster.local', help: 'Trust domain of clients on 15004' },
   'monitoring-port': {
     type: 'number',
     default: 15014,

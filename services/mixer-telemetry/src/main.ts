@@ -13,6 +13,9 @@ const telemetry = createMixerTelemetry({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
+  ...(f['cert-dir']
+    ? { secure: { port: f['secure-grpc-port'], certDir: f['cert-dir'], trustDomain: f['trust-domain'] } }
+    : {}),
   metricsPort: f['metrics-port'],
   monitoringPort: f['monitoring-port'],
   domain: f.domain,

@@ -8,6 +8,16 @@ export const telemetryFlags = defineFlags({
     default: 9091,
     help: 'gRPC port: envoy AccessLogService (StreamAccessLogs) and istio.mixer.v1.Mixer/Report',
   },
+  'secure-grpc-port': {
+    type: 'number',
+    default: 15004,
+    help: 'mTLS gRPC port (AccessLogService and Mixer/Report), served when --cert-dir holds Citadel-issued certificates',
+  },
+  'cert-dir': {
+    type: 'string',
+    help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15004',
+  },
+  'trust-domain': { type: 'string', default: 'cluster.local', help: 'Trust domain of clients on 15004' },
   'metrics-port': {
     type: 'number',
     default: 42422,
