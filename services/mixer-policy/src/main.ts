@@ -1,17 +1,22 @@
 #!/usr/bin/env node
+import { controlPlaneCertDir } from '@keel/pki';
 import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { mixerPolicyFlags } from './options.js';
 import { createMixerPolicy } from './server.js';
 
 const f = parseFlagsOrExit(mixerPolicyFlags, 'mixer-policy');
 const logger = createLogger('mixer-policy', { level: f['log-level'] });
+const security = controlPlaneCertDir({ certDir: f['cert-dir'], meshConfigFile: f['mesh-config'] });
+if (!security.ok) {
+  console.error(`mixer-policy: ${security.errors}`);
+  process.exit(2);
+}
+const certDir = security.value?.certDir;
 const policy = createMixerPolicy({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
-  ...(f['cert-dir']
-    ? { secure: { port: f['secure-grpc-port'], certDir: f['cert-dir'], trustDomain: f['trust-domain'] } }
-    : {}),
+  ...(certDir ? { secure: { port: f['secure-grpc-port'], certDir, trustDomain: f['trust-domain'] } } : {}),
   monitoringPort: f['monitoring-port'],
   domain: f.domain,
   configDefaultNamespace: f['config-default-namespace'],

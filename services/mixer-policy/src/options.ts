@@ -13,6 +13,10 @@ export const mixerPolicyFlags = defineFlags({
     default: 15004,
     help: 'mTLS gRPC port (both Check APIs), served when --cert-dir holds Citadel-issued certificates',
   },
+  'mesh-config': {
+    type: 'string',
+    help: 'MeshConfig YAML (the istio ConfigMap) read at start-up for controlPlaneSecurityEnabled: certificates from --cert-dir or /etc/certs',
+  },
   'cert-dir': {
     type: 'string',
     help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15004',
