@@ -340,6 +340,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
               certDirs['mixer-policy'],
               '--secure-grpc-port',
               String(ports.mixerPolicySecureGrpc),
+              '--mcp-tls',
             ]
           : []),
       ],
@@ -372,6 +373,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
                 certDirs['mixer-telemetry'],
                 '--secure-grpc-port',
                 String(ports.telemetrySecureGrpc),
+                '--mcp-tls',
               ]
             : []),
         ],

@@ -12,10 +12,22 @@ if (!security.ok) {
   process.exit(2);
 }
 const certDir = security.value?.certDir;
+// Galley requires mTLS when the mesh config turns control-plane security on: reach it with it too.
+const mcpTls = certDir && (f['mcp-tls'] || security.value?.byMeshConfig) ? certDir : undefined;
 const policy = createMixerPolicy({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
+  ...(mcpTls
+    ? {
+        mcpTls: {
+          certDir: mcpTls,
+          galleyIdentity:
+            f['galley-identity'] ??
+            `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
+        },
+      }
+    : {}),
   ...(certDir ? { secure: { port: f['secure-grpc-port'], certDir, trustDomain: f['trust-domain'] } } : {}),
   monitoringPort: f['monitoring-port'],
   domain: f.domain,

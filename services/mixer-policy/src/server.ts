@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, type PolicyDeniedEvent, Subjects } from '@keel/bus';
 import { kinds, MESH_CONFIG_COLLECTION } from '@keel/config';
 import { createMcpSink, type McpResource, type McpUpdate } from '@keel/mcp';
-import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki';
+import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { serviceDefinition, unpackStruct } from '@keel/proto';
 import { createMonitoringServer, type Logger, newRegistry } from '@keel/runtime';
 import type { Handler } from './adapters/types.js';
@@ -37,6 +37,8 @@ export interface MixerPolicyOptions {
   grpcPort: number;
   /** mTLS gRPC (15004) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
   secure?: { port: number; certDir: string; trustDomain: string };
+  /** Galley's MCP over mTLS: the `certDir` files, Galley checked by SPIFFE id. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
   monitoringPort: number;
   natsUrl?: string;
   domain?: string;
@@ -144,8 +146,12 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
     );
     if (sink.synced()) recompile(u.version);
   };
+  const mcpClient = options.mcpTls
+    ? mtlsChannel(certDirFiles(options.mcpTls.certDir), [options.mcpTls.galleyIdentity], log)
+    : undefined;
   const sink = createMcpSink({
     address: options.mcpAddress,
+    ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
     collections: policyCollections(),
     sinkId: `mixer-policy-${replica}`,
     logger: log.child({ part: 'mcp' }),
@@ -230,6 +236,7 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
         secureGrpcPort = await bind(`${host}:${port}`, mtls.credentials);
       }
       const m = await monitoring.start();
+      await mcpClient?.start();
       sink.start();
       if (options.natsUrl) {
         // NATS is optional for answering: connect in the background and keep retrying.
@@ -254,6 +261,7 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await monitoring.stop();
       mtls?.close();
+      mcpClient?.close();
       for (const h of engine.current().handlers.values()) await closeHandler(h.handler);
       await bus?.close();
     },

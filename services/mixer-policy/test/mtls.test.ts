@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { createGalley } from '@keel/galley';
 import {
   CertificateAuthority,
   createSelfSignedCa,
@@ -15,7 +16,9 @@ import {
   spkiDer,
 } from '@keel/pki';
 import { serviceClient } from '@keel/proto';
-import { type TempDir, tempDir } from '@keel/testing';
+import { silentLogger } from '@keel/runtime';
+import { type TempDir, tempDir, withTimeout } from '@keel/testing';
+import { createMixerPolicy } from '../src/index.js';
 import { callCheck, checkRequest, outcome, type PolicyMesh, startPolicyMesh } from './mesh.js';
 
 const DAY = 86_400_000;
@@ -126,5 +129,45 @@ describe('mixer-policy mTLS port (15004)', () => {
       check(grpc.credentials.createSsl(root, Buffer.from(other.key), Buffer.from(other.chain), checkPolicy)),
       (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /not allowed/.test(e.details),
     );
+  });
+
+  it("reaches Galley's mTLS-only MCP with its own certificate (--mcp-tls) and gets config", async () => {
+    const galleyDir = path.join(dir.path, 'galley');
+    const configDir = path.join(dir.path, 'galley-config');
+    mkdirSync(configDir);
+    await issueCertDir(
+      ca,
+      galleyDir,
+      spiffeId('cluster.local', 'istio-system', 'istio-galley-service-account'),
+    );
+    const galley = createGalley({
+      configDir,
+      host: '127.0.0.1',
+      mcpPort: 0,
+      monitoringPort: 0,
+      mcpTls: { certDir: galleyDir, trustDomain: 'cluster.local' },
+      logger: silentLogger,
+    });
+    const g = await galley.start();
+    const policy = createMixerPolicy({
+      mcpAddress: `127.0.0.1:${g.mcpPort}`,
+      host: '127.0.0.1',
+      grpcPort: 0,
+      monitoringPort: 0,
+      mcpTls: {
+        certDir: path.join(dir.path, 'policy'),
+        galleyIdentity: spiffeId('cluster.local', 'istio-system', 'istio-galley-service-account'),
+      },
+      logger: silentLogger,
+    });
+    try {
+      const configured = policy.nextConfig();
+      await policy.start();
+      await withTimeout(configured, 10_000, 'mixer-policy config over mTLS MCP');
+      assert.equal(policy.ready(), true);
+    } finally {
+      await policy.stop();
+      await galley.stop();
+    }
   });
 });

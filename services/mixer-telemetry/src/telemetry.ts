@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects } from '@keel/bus';
 import { createMcpSink, type McpSink } from '@keel/mcp';
-import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki';
+import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { createMonitoringServer, type Logger, newRegistry } from '@keel/runtime';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -37,6 +37,8 @@ export interface MixerTelemetryOptions {
   grpcPort: number;
   /** mTLS gRPC (15004) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
   secure?: { port: number; certDir: string; trustDomain: string };
+  /** Galley's MCP over mTLS: the `certDir` files, Galley checked by SPIFFE id. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
   /** The prometheus adapter's /metrics (42422). */
   metricsPort: number;
   /** /metrics /healthz /ready /version (15014). */
@@ -159,9 +161,14 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     return out;
   }
 
+  const mcpClient =
+    options.mcpAddress && options.mcpTls
+      ? mtlsChannel(certDirFiles(options.mcpTls.certDir), [options.mcpTls.galleyIdentity], log)
+      : undefined;
   if (options.mcpAddress) {
     const s = createMcpSink({
       address: options.mcpAddress,
+      ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
       collections: telemetryCollections(),
       sinkId: `mixer-telemetry-${hostname()}-${process.pid}`,
       logger: log,
@@ -296,6 +303,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
         });
       });
       const monitoringPort = (await monitoring.start()).port;
+      await mcpClient?.start();
       sink?.start();
       if (options.natsUrl) connectNats(options.natsUrl);
       return { grpcPort, metricsPort, monitoringPort, ...(secureGrpcPort ? { secureGrpcPort } : {}) };
@@ -321,6 +329,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
       metricsServer.closeAllConnections();
       await monitoring.stop();
       mtls?.close();
+      mcpClient?.close();
       await bus?.close();
     },
   };
