@@ -113,15 +113,27 @@ describe('identity: citadel, pilot-agent with SDS, pilot mTLS 15011, gRPC C-core
       namespace: 'istio-system',
       discoveryAddress: '127.0.0.1:15010',
     });
-    // Control-plane security: Galley serves MCP over mTLS, Pilot reaches it with its own certificate.
+    // Control-plane security switched on by the mesh config (controlPlaneSecurityEnabled): Galley
+    // serves MCP over mTLS, Pilot (no --mcp-tls) reaches it with its own certificate and serves 15011.
+    writeFileSync(
+      d('mesh-secure.yaml'),
+      `${readFileSync(localMesh.meshConfig(), 'utf8')}\ncontrolPlaneSecurityEnabled: true\n`,
+    );
     galley = await startGalley({
       configDir: d('mesh'),
-      meshConfig: localMesh.meshConfig(),
+      meshConfig: d('mesh-secure.yaml'),
       extraArgs: ['--cert-dir', d('galley', 'certs')],
     });
     pilot = await startPilot({
       mcpAddress: galley.mcpAddress,
-      extraArgs: ['--cert-dir', d('pilot', 'certs'), '--secure-grpc-port', '0', '--mcp-tls'],
+      extraArgs: [
+        '--mesh-config',
+        d('mesh-secure.yaml'),
+        '--cert-dir',
+        d('pilot', 'certs'),
+        '--secure-grpc-port',
+        '0',
+      ],
     });
     appAgent = await startAgentProcess({
       dir: d('app'),

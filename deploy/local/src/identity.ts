@@ -38,7 +38,7 @@ export const DEMO_WORKLOAD: Omit<LocalWorkload, 'statusPort'> = {
   ip: '127.0.1.1',
 };
 
-/** Galley's and pilot's identities for control-plane security (their --cert-dir comes from these agents). */
+/** Galley's, pilot's and the mixers' identities for control-plane security (their --cert-dir comes from these agents). */
 export const CONTROL_PLANE_WORKLOADS: Omit<LocalWorkload, 'statusPort'>[] = [
   {
     name: 'galley',
@@ -52,6 +52,20 @@ export const CONTROL_PLANE_WORKLOADS: Omit<LocalWorkload, 'statusPort'>[] = [
     pod: 'istio-pilot-local',
     namespace: 'istio-system',
     serviceAccount: 'istio-pilot-service-account',
+    ip: '127.0.0.1',
+  },
+  {
+    name: 'mixer-policy',
+    pod: 'istio-policy-local',
+    namespace: 'istio-system',
+    serviceAccount: 'istio-mixer-service-account',
+    ip: '127.0.0.1',
+  },
+  {
+    name: 'mixer-telemetry',
+    pod: 'istio-telemetry-local',
+    namespace: 'istio-system',
+    serviceAccount: 'istio-telemetry-service-account',
     ip: '127.0.0.1',
   },
 ];

@@ -23,7 +23,7 @@ const flags = defineFlags({
   'control-plane-security': {
     type: 'boolean',
     default: false,
-    help: "Galley's MCP and pilot's 15011 over mTLS with Citadel-issued certificates",
+    help: "Galley's MCP, pilot's 15011 and the mixers' 15004 over mTLS with Citadel-issued certificates",
   },
   'state-dir': {
     type: 'string',
@@ -98,7 +98,7 @@ try {
   );
   if (f['control-plane-security'])
     print(
-      `  mTLS             galley MCP and pilot ${h}:${ports.pilotSecureGrpc} use Citadel-issued certificates`,
+      `  mTLS             galley MCP, pilot ${h}:${ports.pilotSecureGrpc}, mixer-policy ${h}:${ports.mixerPolicySecureGrpc}, mixer-telemetry ${h}:${ports.telemetrySecureGrpc} use Citadel-issued certificates`,
     );
   print(`  config           ${join(root, 'deploy/local/config')} (edit it: galley and pilot follow)`);
   if (plane.children.some((c) => c.name === 'injector')) {

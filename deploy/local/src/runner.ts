@@ -32,6 +32,8 @@ export interface LocalPorts {
   citadelMonitoring: number;
   agentStatus: number;
   pilotSecureGrpc: number;
+  mixerPolicySecureGrpc: number;
+  telemetrySecureGrpc: number;
 }
 
 /** Default local ports: the container defaults where two services do not collide. */
@@ -56,6 +58,9 @@ export const DEFAULT_PORTS: LocalPorts = {
   citadelMonitoring: 15019,
   agentStatus: 15020,
   pilotSecureGrpc: 15011,
+  mixerPolicySecureGrpc: 15004,
+  // mixer-telemetry's 15004 moves to 15005 locally (15004 is mixer-policy's).
+  telemetrySecureGrpc: 15005,
 };
 
 export interface LocalPlane {
@@ -170,7 +175,7 @@ export interface StartLocalOptions {
   ports: LocalPorts;
   print: (line: string) => void;
   color: boolean;
-  /** Galley's MCP and pilot's 15011 over mTLS with Citadel-issued certificates. */
+  /** Galley's MCP, pilot's 15011 and the mixers' 15004 over mTLS with Citadel-issued certificates. */
   controlPlaneSecurity?: boolean;
 }
 
@@ -329,6 +334,15 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
         String(ports.mixerPolicyMonitoring),
         '--nats-url',
         natsUrl,
+        ...(certDirs['mixer-policy']
+          ? [
+              '--cert-dir',
+              certDirs['mixer-policy'],
+              '--secure-grpc-port',
+              String(ports.mixerPolicySecureGrpc),
+              '--mcp-tls',
+            ]
+          : []),
       ],
       out('mixer-policy'),
     );
@@ -353,6 +367,15 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
           String(ports.telemetryMonitoring),
           '--nats-url',
           natsUrl,
+          ...(certDirs['mixer-telemetry']
+            ? [
+                '--cert-dir',
+                certDirs['mixer-telemetry'],
+                '--secure-grpc-port',
+                String(ports.telemetrySecureGrpc),
+                '--mcp-tls',
+              ]
+            : []),
         ],
         out('mixer-telemetry'),
       );

@@ -19,6 +19,7 @@ export {
 } from './limits.js';
 export {
   type ConfigSource,
+  controlPlaneSecurityEnabled,
   type MeshConfig,
   meshConfigDefaults,
   type ProxyConfig,

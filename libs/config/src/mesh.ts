@@ -36,6 +36,11 @@ export interface ConfigSource {
 
 /** istio.mesh.v1alpha1.MeshConfig (fields Keel uses; unknown-to-Keel but valid 1.4 fields pass through). */
 export interface MeshConfig {
+  /**
+   * Keel: Helm's `global.controlPlaneSecurityEnabled` as a mesh field. When absent,
+   * `defaultConfig.controlPlaneAuthPolicy: MUTUAL_TLS` (what that Helm value writes) turns it on.
+   */
+  controlPlaneSecurityEnabled?: boolean;
   mixerCheckServer?: string;
   mixerReportServer?: string;
   disablePolicyChecks: boolean;
@@ -148,6 +153,7 @@ const PROXY_CONFIG: Shape = {
 };
 
 const MESH_CONFIG: Shape = {
+  controlPlaneSecurityEnabled: 'bool',
   mixerCheckServer: 'string',
   mixerReportServer: 'string',
   disablePolicyChecks: 'bool',
@@ -206,6 +212,14 @@ function camel(key: string): string {
 /** Copies an object with snake_case keys renamed to camelCase (one level). */
 function camelKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [camel(k), v]));
+}
+
+/**
+ * Control-plane security (Pilot 15011, Galley MCP and the mixers' 15004 over mTLS): the explicit
+ * `controlPlaneSecurityEnabled`, else `defaultConfig.controlPlaneAuthPolicy == MUTUAL_TLS`.
+ */
+export function controlPlaneSecurityEnabled(mesh: MeshConfig): boolean {
+  return mesh.controlPlaneSecurityEnabled ?? mesh.defaultConfig.controlPlaneAuthPolicy === 'MUTUAL_TLS';
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCode, meshConfigDefaults, parseMeshConfig } from '../src/index.js';
+import { controlPlaneSecurityEnabled, ErrorCode, meshConfigDefaults, parseMeshConfig } from '../src/index.js';
 
 test('defaults follow the code defaults of the spec', () => {
   const d = meshConfigDefaults();
@@ -71,4 +71,21 @@ test('YAML syntax errors are values', () => {
   const r = parseMeshConfig('a: [\n');
   assert.ok(!r.ok);
   assert.equal(r.errors[0]?.code, ErrorCode.YAML_SYNTAX);
+});
+
+test('controlPlaneSecurityEnabled: the explicit field, else controlPlaneAuthPolicy MUTUAL_TLS', () => {
+  const on = (yaml: string) => {
+    const r = parseMeshConfig(yaml);
+    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+    return controlPlaneSecurityEnabled(r.value);
+  };
+  assert.equal(on(''), false);
+  assert.equal(on('controlPlaneSecurityEnabled: true'), true);
+  assert.equal(on('defaultConfig: {controlPlaneAuthPolicy: MUTUAL_TLS}'), true);
+  assert.equal(
+    on('controlPlaneSecurityEnabled: false\ndefaultConfig: {controlPlaneAuthPolicy: MUTUAL_TLS}'),
+    false,
+  );
+  const bad = parseMeshConfig('controlPlaneSecurityEnabled: 1');
+  assert.equal(bad.ok, false);
 });

@@ -1,7 +1,8 @@
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import type { Result } from '@keel/runtime';
-import { buildCertificate, fingerprint, type Issuer, issuerFrom, newSerialNumber } from './cert.js';
+import { fingerprint, type Issuer, issuerFrom, newSerialNumber } from './cert.js';
 import type { SanSpec } from './extensions.js';
+import { buildLeafCertificate } from './leaf.js';
 import { splitCertificates } from './pem.js';
 
 /** What a CA signs with: its certificate and key, the chain up to the root, and the trusted roots. */
@@ -106,13 +107,12 @@ export class CertificateAuthority {
     const now = req.now ?? new Date();
     const serial = newSerialNumber();
     const notAfter = new Date(Math.floor((now.getTime() + req.ttlMs) / 1000) * 1000);
-    const certPem = buildCertificate(
+    const certPem = buildLeafCertificate(
       {
         spki: req.spki,
         serial,
         notBefore: now,
         notAfter,
-        isCA: false,
         ...(req.uris ? { uris: req.uris } : {}),
         ...(req.dnsNames ? { dnsNames: req.dnsNames } : {}),
         ...(req.ips ? { ips: req.ips } : {}),

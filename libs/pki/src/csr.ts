@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { type KeyObject, verify } from 'node:crypto';
 import type { Result } from '@keel/runtime';
 import forge from 'node-forge';
 import {
@@ -17,6 +17,7 @@ import {
 import { buildName, type NameSpec, type SanSpec, subjectAltNameExtension } from './extensions.js';
 import { signatureAlgorithm, signWith, spkiDer } from './keys.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
+import { publicKeyFromSpki } from './spki.js';
 import { readChildren, readTlv } from './tlv.js';
 
 /** A CSR larger than this is refused before parsing. */
@@ -70,7 +71,7 @@ export function parseCsr(pem: string): Result<ParsedCsr, string> {
     const info = readChildren(top[0]!.content, 4);
     if (info.length < 3 || info[2]!.tag !== 0x30) throw new Error('CertificationRequestInfo is incomplete');
     const spki = Buffer.from(info[2]!.raw);
-    const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    const publicKey = publicKeyFromSpki(spki);
     const algId = readChildren(top[1]!.content, 2)[0];
     if (algId?.tag !== 0x06) throw new Error('signature algorithm is not an OID');
     const algOid = forge.asn1.derToOid(bin(algId.content));

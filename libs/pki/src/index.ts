@@ -21,6 +21,12 @@ export {
   keyIdOf,
 } from './cert.js';
 export { CaClient, type CaClientOptions, type CaRequest } from './client.js';
+export {
+  type ControlPlaneSecurity,
+  type ControlPlaneSecurityInput,
+  controlPlaneCertDir,
+  DEFAULT_CERT_DIR,
+} from './control-plane.js';
 export { type CsrOptions, createCsr, MAX_CSR_BYTES, type ParsedCsr, parseCsr } from './csr.js';
 export type { NameSpec, SanSpec } from './extensions.js';
 export {

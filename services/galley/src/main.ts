@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { watchWebhookCaBundle } from '@keel/kube';
+import { controlPlaneCertDir } from '@keel/pki';
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createGalley } from './galley.js';
@@ -17,6 +18,12 @@ if (!f['config-dir'] && !kubeConfig) {
   console.error('galley: one of --config-dir or --kubeconfig is required');
   process.exit(2);
 }
+const security = controlPlaneCertDir({ certDir: f['cert-dir'], meshConfigFile: f['mesh-config'] });
+if (!security.ok) {
+  console.error(`galley: ${security.errors}`);
+  process.exit(2);
+}
+const certDir = security.value?.certDir;
 const tracing = initTracing({ serviceName: 'galley' });
 const galley = createGalley({
   tracer: tracing.tracer,
@@ -25,7 +32,7 @@ const galley = createGalley({
   ...(f['mesh-config'] ? { meshConfigFile: f['mesh-config'] } : {}),
   host: f.host,
   mcpPort: f['mcp-port'],
-  ...(f['cert-dir'] ? { mcpTls: { certDir: f['cert-dir'], trustDomain: f['trust-domain'] } } : {}),
+  ...(certDir ? { mcpTls: { certDir, trustDomain: f['trust-domain'] } } : {}),
   webhookPort: f['webhook-port'],
   monitoringPort: f['monitoring-port'],
   ...(f['tls-cert'] ? { tlsCertFile: f['tls-cert'] } : {}),

@@ -11,8 +11,26 @@ export const mixerPolicyFlags = defineFlags({
   'secure-grpc-port': {
     type: 'number',
     default: 15004,
-    help: 'mTLS gRPC port: accepted, not served until Citadel exists',
+    help: 'mTLS gRPC port (both Check APIs), served when --cert-dir holds Citadel-issued certificates',
   },
+  'mcp-tls': {
+    type: 'boolean',
+    default: false,
+    help: "Reach Galley's MCP over mTLS with the --cert-dir files (on when the mesh config turns control-plane security on)",
+  },
+  'galley-identity': {
+    type: 'string',
+    help: 'SPIFFE id Galley must present under --mcp-tls (default .../ns/istio-system/sa/istio-galley-service-account)',
+  },
+  'mesh-config': {
+    type: 'string',
+    help: 'MeshConfig YAML (the istio ConfigMap) read at start-up for controlPlaneSecurityEnabled: certificates from --cert-dir or /etc/certs',
+  },
+  'cert-dir': {
+    type: 'string',
+    help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15004',
+  },
+  'trust-domain': { type: 'string', default: 'cluster.local', help: 'Trust domain of clients on 15004' },
   'monitoring-port': {
     type: 'number',
     default: 15014,

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, type PolicyDeniedEvent, Subjects } from '@keel/bus';
 import { kinds, MESH_CONFIG_COLLECTION } from '@keel/config';
 import { createMcpSink, type McpResource, type McpUpdate } from '@keel/mcp';
+import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { serviceDefinition, unpackStruct } from '@keel/proto';
 import { createMonitoringServer, type Logger, newRegistry } from '@keel/runtime';
 import type { Handler } from './adapters/types.js';
@@ -34,6 +35,10 @@ export interface MixerPolicyOptions {
   host?: string;
   /** gRPC port for both Check APIs (9091); 0 picks a free one. */
   grpcPort: number;
+  /** mTLS gRPC (15004) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
+  secure?: { port: number; certDir: string; trustDomain: string };
+  /** Galley's MCP over mTLS: the `certDir` files, Galley checked by SPIFFE id. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
   monitoringPort: number;
   natsUrl?: string;
   domain?: string;
@@ -48,7 +53,7 @@ export interface MixerPolicyOptions {
 }
 
 export interface MixerPolicy {
-  start(): Promise<{ grpcPort: number; monitoringPort: number }>;
+  start(): Promise<{ grpcPort: number; monitoringPort: number; secureGrpcPort?: number }>;
   stop(): Promise<void>;
   engine: PolicyEngine;
   kube: KubeIndex;
@@ -141,8 +146,12 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
     );
     if (sink.synced()) recompile(u.version);
   };
+  const mcpClient = options.mcpTls
+    ? mtlsChannel(certDirFiles(options.mcpTls.certDir), [options.mcpTls.galleyIdentity], log)
+    : undefined;
   const sink = createMcpSink({
     address: options.mcpAddress,
+    ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
     collections: policyCollections(),
     sinkId: `mixer-policy-${replica}`,
     logger: log.child({ part: 'mcp' }),
@@ -205,6 +214,11 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
   });
 
   let grpcPort = 0;
+  let mtls: MtlsServer | undefined;
+  const bind = (address: string, creds: grpc.ServerCredentials) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))),
+    );
   return {
     engine,
     kube,
@@ -213,14 +227,16 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
     bus: () => bus,
     nextConfig: () => new Promise((resolve) => configWaiters.push(resolve)),
     async start() {
-      grpcPort = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(
-          `${options.host ?? '0.0.0.0'}:${options.grpcPort}`,
-          grpc.ServerCredentials.createInsecure(),
-          (e, port) => (e ? reject(e) : resolve(port)),
-        ),
-      );
+      const host = options.host ?? '0.0.0.0';
+      grpcPort = await bind(`${host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure());
+      let secureGrpcPort: number | undefined;
+      if (options.secure) {
+        const { port, certDir, trustDomain } = options.secure;
+        mtls = await mtlsServerCredentials(certDirFiles(certDir), { trustDomain }, log);
+        secureGrpcPort = await bind(`${host}:${port}`, mtls.credentials);
+      }
       const m = await monitoring.start();
+      await mcpClient?.start();
       sink.start();
       if (options.natsUrl) {
         // NATS is optional for answering: connect in the background and keep retrying.
@@ -236,14 +252,16 @@ export function createMixerPolicy(options: MixerPolicyOptions): MixerPolicy {
           })
           .catch((e) => log.warn({ err: e }, 'NATS connection failed'));
       }
-      log.info({ grpcPort, monitoringPort: m.port }, 'mixer-policy listening');
-      return { grpcPort, monitoringPort: m.port };
+      log.info({ grpcPort, secureGrpcPort, monitoringPort: m.port }, 'mixer-policy listening');
+      return { grpcPort, monitoringPort: m.port, ...(secureGrpcPort ? { secureGrpcPort } : {}) };
     },
     async stop() {
       stopped = true;
       await sink.stop();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await monitoring.stop();
+      mtls?.close();
+      mcpClient?.close();
       for (const h of engine.current().handlers.values()) await closeHandler(h.handler);
       await bus?.close();
     },

@@ -81,6 +81,8 @@ export interface PolicyMesh {
   policy: MixerPolicy;
   galley: Galley;
   grpcPort: number;
+  /** The mTLS port when started with `secure`. */
+  secureGrpcPort?: number;
   monitoringPort: number;
   /** Galley's MCP port (for more mixer-policy replicas). */
   mcpPort: number;
@@ -104,7 +106,12 @@ export interface CheckOptions {
 /** Starts galley + mixer-policy over bookinfo and the given policy sample files (names under POLICY_DIR or absolute). */
 export async function startPolicyMesh(
   policyFiles: string[],
-  opts: { extraYaml?: string; natsUrl?: string; mixerOnly?: boolean } = {},
+  opts: {
+    extraYaml?: string;
+    natsUrl?: string;
+    mixerOnly?: boolean;
+    secure?: { port: number; certDir: string; trustDomain: string };
+  } = {},
 ): Promise<PolicyMesh> {
   const dir = await tempDir('mixer-policy');
   await copyFile(
@@ -141,6 +148,7 @@ export async function startPolicyMesh(
     monitoringPort: 0,
     logger: silentLogger,
     ...(opts.natsUrl ? { natsUrl: opts.natsUrl } : {}),
+    ...(opts.secure ? { secure: opts.secure } : {}),
   });
   const mcpPort = g.mcpPort;
   const configured = policy.nextConfig();
@@ -192,6 +200,7 @@ export async function startPolicyMesh(
     policy,
     galley,
     grpcPort: ports.grpcPort,
+    ...(ports.secureGrpcPort ? { secureGrpcPort: ports.secureGrpcPort } : {}),
     monitoringPort: ports.monitoringPort,
     mcpPort,
     check,

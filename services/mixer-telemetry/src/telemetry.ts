@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { type Bus, connectBus, Subjects } from '@keel/bus';
 import { createMcpSink, type McpSink } from '@keel/mcp';
+import { certDirFiles, type MtlsServer, mtlsChannel, mtlsServerCredentials } from '@keel/pki';
 import { createMonitoringServer, type Logger, newRegistry } from '@keel/runtime';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -34,6 +35,10 @@ export interface MixerTelemetryOptions {
   host?: string;
   /** gRPC: AccessLogService and istio.mixer.v1.Mixer/Report (9091); 0 picks a free port. */
   grpcPort: number;
+  /** mTLS gRPC (15004) with Citadel-issued certificates from `certDir`; clients need a mesh SPIFFE id. */
+  secure?: { port: number; certDir: string; trustDomain: string };
+  /** Galley's MCP over mTLS: the `certDir` files, Galley checked by SPIFFE id. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
   /** The prometheus adapter's /metrics (42422). */
   metricsPort: number;
   /** /metrics /healthz /ready /version (15014). */
@@ -61,6 +66,7 @@ export interface MixerTelemetryOptions {
 
 export interface TelemetryPorts {
   grpcPort: number;
+  secureGrpcPort?: number;
   metricsPort: number;
   monitoringPort: number;
 }
@@ -83,11 +89,13 @@ export interface MixerTelemetry {
   events: EventEmitter;
 }
 
-function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+function bindGrpc(
+  server: grpc.Server,
+  address: string,
+  creds: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
-      e ? reject(e) : resolve(port),
-    ),
+    server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))),
   );
 }
 
@@ -153,9 +161,14 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     return out;
   }
 
+  const mcpClient =
+    options.mcpAddress && options.mcpTls
+      ? mtlsChannel(certDirFiles(options.mcpTls.certDir), [options.mcpTls.galleyIdentity], log)
+      : undefined;
   if (options.mcpAddress) {
     const s = createMcpSink({
       address: options.mcpAddress,
+      ...(mcpClient ? { credentials: mcpClient.credentials } : {}),
       collections: telemetryCollections(),
       sinkId: `mixer-telemetry-${hostname()}-${process.pid}`,
       logger: log,
@@ -260,6 +273,7 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
       .catch((e) => log.error({ err: e }, 'NATS connection failed'));
   }
 
+  let mtls: MtlsServer | undefined;
   return {
     events,
     prom,
@@ -275,6 +289,12 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
     async start() {
       if (!options.mcpAddress) rebuild([...(options.staticConfig ?? [])]);
       const grpcPort = await bindGrpc(grpcServer, `${host}:${options.grpcPort}`);
+      let secureGrpcPort: number | undefined;
+      if (options.secure) {
+        const { port, certDir, trustDomain } = options.secure;
+        mtls = await mtlsServerCredentials(certDirFiles(certDir), { trustDomain }, log);
+        secureGrpcPort = await bindGrpc(grpcServer, `${host}:${port}`, mtls.credentials);
+      }
       const metricsPort = await new Promise<number>((resolve, reject) => {
         metricsServer.once('error', reject);
         metricsServer.listen(options.metricsPort, host, () => {
@@ -283,9 +303,10 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
         });
       });
       const monitoringPort = (await monitoring.start()).port;
+      await mcpClient?.start();
       sink?.start();
       if (options.natsUrl) connectNats(options.natsUrl);
-      return { grpcPort, metricsPort, monitoringPort };
+      return { grpcPort, metricsPort, monitoringPort, ...(secureGrpcPort ? { secureGrpcPort } : {}) };
     },
     async stop() {
       stopped = true;
@@ -307,6 +328,8 @@ export function createMixerTelemetry(options: MixerTelemetryOptions): MixerTelem
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       metricsServer.closeAllConnections();
       await monitoring.stop();
+      mtls?.close();
+      mcpClient?.close();
       await bus?.close();
     },
   };

@@ -18,6 +18,7 @@ export interface Plane {
   telemetry: MixerTelemetry;
   ports: {
     grpcPort: number;
+    secureGrpcPort?: number;
     metricsPort: number;
     monitoringPort: number;
     mcpPort: number;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { controlPlaneCertDir } from '@keel/pki';
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import type { PushStatus } from './push/pusher.js';
 import { pilotFlags } from './server/options.js';
@@ -6,23 +7,29 @@ import { createPilot } from './server/pilot.js';
 
 const f = parseFlagsOrExit(pilotFlags, 'pilot');
 const logger = createLogger('pilot', { level: f['log-level'] });
+const security = controlPlaneCertDir({ certDir: f['cert-dir'], meshConfigFile: f['mesh-config'] });
+if (!security.ok) {
+  console.error(`pilot: ${security.errors}`);
+  process.exit(2);
+}
+const certDir = security.value?.certDir;
+// Galley requires mTLS when the mesh config turns control-plane security on: reach it with it too.
+const mcpTls = certDir && (f['mcp-tls'] || security.value?.byMeshConfig);
 const pilot = createPilot({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
-  ...(f['mcp-tls'] && f['cert-dir']
+  ...(mcpTls
     ? {
         mcpTls: {
-          certDir: f['cert-dir'],
+          certDir,
           galleyIdentity:
             f['galley-identity'] ??
             `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
         },
       }
     : {}),
-  ...(f['cert-dir']
-    ? { secure: { port: f['secure-grpc-port'], certDir: f['cert-dir'], trustDomain: f['trust-domain'] } }
-    : {}),
+  ...(certDir ? { secure: { port: f['secure-grpc-port'], certDir, trustDomain: f['trust-domain'] } } : {}),
   httpPort: f['http-port'],
   monitoringPort: f['monitoring-port'],
   domain: f.domain,

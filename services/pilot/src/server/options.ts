@@ -9,6 +9,10 @@ export const pilotFlags = defineFlags({
     default: 15011,
     help: 'mTLS xDS port, served when --cert-dir holds Citadel-issued certificates',
   },
+  'mesh-config': {
+    type: 'string',
+    help: 'MeshConfig YAML (the istio ConfigMap) read at start-up for controlPlaneSecurityEnabled: certificates from --cert-dir or /etc/certs',
+  },
   'cert-dir': {
     type: 'string',
     help: 'cert-chain.pem, key.pem, root-cert.pem (istio.<sa> secret or pilot-agent --output-certs) for 15011',

@@ -1,0 +1,68 @@
+// The control-plane security switch shared by galley, pilot and the mixers: on with `--cert-dir`, or
+// when the mesh config (`--mesh-config`, the mounted `istio` ConfigMap) turns it on, in which case the
+// certificates come from Istio's /etc/certs (the istio.<sa> secret mount) unless --cert-dir says otherwise.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { controlPlaneSecurityEnabled, parseMeshConfig } from '@keel/config';
+import type { Result } from '@keel/runtime';
+import { certDirFiles } from './mtls.js';
+
+/** Istio's mount point of the `istio.<serviceaccount>` secret. */
+export const DEFAULT_CERT_DIR = '/etc/certs';
+
+export interface ControlPlaneSecurityInput {
+  /** `--cert-dir`: turns security on by itself. */
+  certDir?: string | undefined;
+  /** `--mesh-config`: its `controlPlaneSecurityEnabled` (or controlPlaneAuthPolicy MUTUAL_TLS) turns it on. */
+  meshConfigFile?: string | undefined;
+}
+
+export interface ControlPlaneSecurity {
+  /** Where cert-chain.pem, key.pem and root-cert.pem are (checked readable). */
+  certDir: string;
+  /** The mesh config turned it on (so clients such as Pilot's MCP connection must use mTLS too). */
+  byMeshConfig: boolean;
+}
+
+/**
+ * The cert dir to serve mTLS with, or undefined when control-plane security is off. An unreadable or
+ * invalid mesh config, or security on without readable cert-chain.pem/key.pem/root-cert.pem, is an
+ * error naming the file and the flag to set.
+ */
+export function controlPlaneCertDir(
+  input: ControlPlaneSecurityInput,
+): Result<ControlPlaneSecurity | undefined, string> {
+  let enabledBy = input.certDir ? '--cert-dir' : undefined;
+  let byMeshConfig = false;
+  if (input.meshConfigFile) {
+    let text: string;
+    try {
+      text = readFileSync(input.meshConfigFile, 'utf8');
+    } catch (e) {
+      return { ok: false, errors: `mesh config ${input.meshConfigFile}: ${(e as Error).message}` };
+    }
+    const mesh = parseMeshConfig(text, input.meshConfigFile);
+    if (!mesh.ok)
+      return {
+        ok: false,
+        errors: `mesh config ${input.meshConfigFile}: ${mesh.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`,
+      };
+    byMeshConfig = controlPlaneSecurityEnabled(mesh.value);
+    if (byMeshConfig) enabledBy ??= `controlPlaneSecurityEnabled in ${input.meshConfigFile}`;
+  }
+  if (!enabledBy) return { ok: true, value: undefined };
+  const dir = input.certDir ?? DEFAULT_CERT_DIR;
+  const missing = Object.values(certDirFiles(dir)).filter((f) => {
+    try {
+      accessSync(f, constants.R_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0)
+    return {
+      ok: false,
+      errors: `control-plane security is on (${enabledBy}) but ${missing.join(', ')} cannot be read: mount the istio.<serviceaccount> secret there or set --cert-dir`,
+    };
+  return { ok: true, value: { certDir: dir, byMeshConfig } };
+}
