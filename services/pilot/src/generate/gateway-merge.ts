@@ -1,30 +1,13 @@
 // Gateway selection and merging by port (Istio 1.4 model/gateway.go MergeGateways).
+
+import type { GatewayServer } from '@keel/config';
 import { gatewayHttpRouteName, gatewayHttpsRouteName } from '../model/names.js';
 import { isHttpProtocol, parseProtocol } from '../model/protocol.js';
 import type { ConfigEntry, Protocol, Proxy as ProxyNode, PushContext } from '../model/types.js';
 import { labelsSubset } from './route-match.js';
 
-export interface ServerTls {
-  httpsRedirect?: boolean;
-  mode?: 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL';
-  serverCertificate?: string;
-  privateKey?: string;
-  caCertificates?: string;
-  credentialName?: string;
-  subjectAltNames?: string[];
-  verifyCertificateSpki?: string[];
-  verifyCertificateHash?: string[];
-  minProtocolVersion?: string;
-  maxProtocolVersion?: string;
-  cipherSuites?: string[];
-}
-
-export interface GatewayServer {
-  port: { number: number; protocol: string; name: string };
-  hosts: string[];
-  bind?: string;
-  tls?: ServerTls;
-}
+/** A Gateway's server and its TLS block: the normalized shapes from libs/config's model. */
+export type { GatewayServer, ServerTlsSettings as ServerTls } from '@keel/config';
 
 /** A server with the gateway it came from (`ns/name`) and its parsed protocol. */
 export interface MergedServer {

@@ -12,15 +12,10 @@ export const ALPN_IN_MESH = ['istio'];
 export const ALPN_IN_MESH_H2 = ['istio', 'h2'];
 export const ALPN_H2_ONLY = ['h2'];
 
-/** The DestinationRule `tls` block (camelCase, as in YAML). */
-export interface TlsSettings {
-  mode?: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
-  clientCertificate?: string;
-  privateKey?: string;
-  caCertificates?: string;
-  subjectAltNames?: string[];
-  sni?: string;
-}
+/** The DestinationRule `tls` block: the normalized shape from libs/config's model. */
+import type { TlsSettings } from '@keel/config';
+
+export type { TlsSettings };
 
 export interface UpstreamTlsTarget {
   proxy: MeshProxy;
