@@ -75,7 +75,8 @@ function arm(s: StreamSession<SotwTypeState>, state: SotwTypeState, typeUrl: str
   const names = state.nameSet!;
   const partial = isPartial(typeUrl, names);
   const previous = state.cancel;
-  state.cancel = s.ctx.cache.watchSotw(
+  state.cancel = undefined;
+  const cancel = s.ctx.cache.watchSotw(
     s.nodeKey,
     typeUrl,
     names,
@@ -83,6 +84,13 @@ function arm(s: StreamSession<SotwTypeState>, state: SotwTypeState, typeUrl: str
     partial ? state.held : undefined,
     (r, full) => onAnswer(s, state, r, full, partial),
   );
+  // The new watch may fire while it registers and its answer re-arm (an empty partial diff, or named
+  // LDS/CDS waiting for a change): the watch that nested call registered is then the current one and
+  // this fired one is dropped. Keeping this one instead left the nested watch registered in the cache
+  // for good, one more per push, holding its name set and answer (Pilot's memory grew with pushes).
+  // So each type of a stream holds at most one registered watch.
+  if (state.cancel === undefined) state.cancel = cancel;
+  else cancel();
   previous?.();
 }
 

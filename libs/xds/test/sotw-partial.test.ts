@@ -142,6 +142,34 @@ test('unsubscribing sends nothing; subscribing again resends the dropped name', 
   ads.call.end();
 });
 
+test('subscription changes leave one cache watch per type: no fired watch stays registered per request', async () => {
+  // Dropping a name is answered by an empty diff while the new watch registers, which re-arms at once;
+  // the watch of every such request used to stay in the cache for good (Pilot grew with pushes).
+  const id = 'watch-count-node';
+  const n = { id, cluster: 'test', metadata: jsonToStruct({}) };
+  h.cache.setSnapshot(id, snap([1, 2, 3]));
+  const ads = stream();
+  const watches = () => h.cache.nodes().find((st) => st.nodeId === id)?.watches;
+  ads.write({ node: n, type_url: EDS, resource_names: CLUSTERS });
+  let held = await ads.next();
+  for (let i = 0; i < 20; i++) {
+    const handled = waitEvent(
+      h.events,
+      'request',
+      (_s, t, req: any) => t === EDS && req.response_nonce === held.nonce && req.resource_names.length === 2,
+    );
+    const { version_info, nonce } = held;
+    ads.write({ node: n, type_url: EDS, version_info, response_nonce: nonce, resource_names: ['c1', 'c2'] });
+    await handled;
+    assert.equal(watches(), 1, `after dropping c3 (round ${i})`);
+    ads.write({ node: n, type_url: EDS, version_info, response_nonce: nonce, resource_names: CLUSTERS });
+    held = await ads.next();
+    assert.deepEqual(names(held), ['c3'], 'subscribing again sends the dropped name');
+    assert.equal(watches(), 1, `after subscribing again (round ${i})`);
+  }
+  ads.call.end();
+});
+
 test('a NACKed partial EDS response is not resent; a later change sends only what changed since', async () => {
   h.cache.setSnapshot(NODE, snap([1, 2, 3]));
   const ads = stream();
