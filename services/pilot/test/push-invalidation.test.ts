@@ -11,8 +11,10 @@ import { XDS_ORDER } from '@keel/proto';
 import { newRegistry, silentLogger } from '@keel/runtime';
 import { type NodeInfo, SnapshotCache } from '@keel/xds';
 import { CONFIG_KINDS, GENERATORS } from '../src/generate/generators.js';
-import { buildPushContext } from '../src/model/push-context.js';
+import { buildPushContext, REGISTRY_KINDS } from '../src/model/push-context.js';
 import { withEndpoints } from '../src/model/push-context-eds.js';
+import { InternTable } from '../src/model/push-memo.js';
+import { nextPushContext } from '../src/push/context.js';
 import { ProxyPusher } from '../src/push/pusher.js';
 import type { PushRequest } from '../src/server/config-store.js';
 import { pilotMetrics } from '../src/server/metrics.js';
@@ -289,17 +291,22 @@ describe('derived invalidation: incremental pushes equal builds from nothing', (
       const before = c.base ?? BASE;
       const after = apply(before, c.objects ?? [], c.remove);
       const a = pusher();
-      const old = pushOf(before, 1).push;
-      await a.p.push(old, full([]));
+      // The incremental Pilot chooses its contexts as Pilot does (nextPushContext), with generator output
+      // interned from push to push; the Pilot building from nothing has neither.
+      const memo = new InternTable();
+      const old = nextPushContext(undefined, pushOf(before, 1).store, full([]), { memo, prevFresh: true });
+      await a.p.push(old.push, full([]));
       const first = state(a.cache);
       const next = pushOf(after, 2);
-      // An endpoints-only push runs on the previous context with the changed hosts' endpoints (as Pilot does).
-      const eds = c.request.full ? undefined : withEndpoints(old, next.store, c.request.edsHosts);
+      const ctx = nextPushContext(old.push, next.store, c.request, { memo, prevFresh: true });
       if (!c.request.full) {
-        assert.ok(eds, 'endpoints-only change: no full push-context rebuild');
-        assert.deepEqual([...eds.endpointsByHost], [...next.push.endpointsByHost]);
+        assert.equal(ctx.reused, 'endpoints', 'endpoints-only change: no full push-context rebuild');
+        assert.deepEqual([...ctx.push.endpointsByHost], [...next.push.endpointsByHost]);
+      } else {
+        const registry = [...c.request.kinds].some((k) => REGISTRY_KINDS.has(k));
+        assert.equal(ctx.reused, registry ? 'none' : 'registry');
       }
-      await a.p.push(eds ?? next.push, c.request);
+      await a.p.push(ctx.push, c.request);
       const incremental = state(a.cache);
       const b = pusher();
       await b.p.push(pushOf(after, 2).push, full([]));

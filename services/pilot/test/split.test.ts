@@ -11,6 +11,7 @@ import {
   splitsByScope,
 } from '../src/generate/index.js';
 import { buildPushContext } from '../src/model/push-context.js';
+import { InternTable } from '../src/model/push-memo.js';
 import type { Proxy as MeshProxy, PushContext } from '../src/model/types.js';
 import {
   configKey,
@@ -53,14 +54,19 @@ const SOURCE_LABELS_VS = {
   },
 };
 
-function bookinfo(files: string[], extra: object[] = []): { push: PushContext; proxies: MeshProxy[] } {
+function bookinfo(
+  files: string[],
+  extra: object[] = [],
+  memo?: InternTable,
+): { push: PushContext; proxies: MeshProxy[] } {
   const base = makeBookinfoMesh(files.map(bookinfoNetworking));
-  const entries = [
-    ...[...base.byKind.values()].flat(),
-    ...extra.map((o, i) => toConfigEntry(o as any, 1000 + i)),
-  ];
+  const added = extra.map((o, i) => toConfigEntry(o as any, 1000 + i));
+  const id = (e: { kind: string; namespace: string; name: string }) => `${e.kind}/${e.namespace}/${e.name}`;
+  const replaced = new Set(added.map(id));
+  // An extra object replaces the base object of the same kind, namespace and name.
+  const entries = [...[...base.byKind.values()].flat().filter((e) => !replaced.has(id(e))), ...added];
   const store = snapshotOf(entries, base.mesh);
-  const push = buildPushContext(store);
+  const push = buildPushContext(store, memo ? { memo } : {});
   const pods = store.byKind.get('Pod') ?? [];
   return { push, proxies: pods.map((p) => proxyFor(push, sidecarNode(p))) };
 }
@@ -210,7 +216,53 @@ describe('scope split', () => {
     assert.equal(vhosts.encodes, hosts + 1, 'only the reviews host was encoded again');
     vhosts.rotate();
     vhosts.rotate();
+    // The same objects are still found by identity (interned hosts are never stringified)...
     for (const rc of after) encodeRouteConfiguration(rc, vhosts);
+    assert.equal(vhosts.encodes, hosts + 1, 'objects seen before are found by identity');
+    // ...while content entries unused for a whole push are dropped.
+    for (const rc of structuredClone(after)) encodeRouteConfiguration(rc, vhosts);
     assert.equal(vhosts.encodes, 2 * hosts + 1, 'entries unused for a whole push are dropped');
+  });
+
+  it('virtual hosts of unrouted services are interned across pushes: same object, same bytes, new when an input changes', () => {
+    const memo = new InternTable();
+    const hostsOf = (push: PushContext, proxy: MeshProxy) =>
+      new Map(
+        generateScopeResources(push, proxy).routes.flatMap((rc) =>
+          ((rc.virtual_hosts ?? []) as Array<Record<string, unknown>>).map((vh) => [String(vh.name), vh]),
+        ),
+      );
+    const files = ['destination-rule-all.yaml', 'virtual-service-reviews-v3.yaml'];
+    const one = bookinfo(files, [], memo);
+    const first = hostsOf(one.push, one.proxies[0]!);
+    memo.rotate();
+    const two = bookinfo(files, [], memo);
+    const second = hostsOf(two.push, two.proxies[0]!);
+    const plain = bookinfo(files);
+    assert.deepEqual(second, hostsOf(plain.push, plain.proxies[0]!), 'interning changes no content');
+    const routed = [...second.keys()].filter((n) => n.startsWith('reviews.'));
+    assert.ok(routed.length > 0);
+    let same = 0;
+    for (const [name, vh] of second) {
+      if (routed.includes(name) || !name.includes('.svc.')) continue;
+      assert.equal(vh, first.get(name), `${name}: the same object in the next push`);
+      same += 1;
+    }
+    assert.ok(same >= 3, `${same} interned hosts`);
+    for (const name of routed)
+      assert.notEqual(second.get(name), first.get(name), `${name} is routed: not interned`);
+    // An input of the key (the service's address) changes: a new host.
+    const moved = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'details', namespace: 'default' },
+      spec: { clusterIP: '10.0.99.99', ports: [{ name: 'http', port: 9080 }], selector: { app: 'details' } },
+    };
+    memo.rotate();
+    const three = bookinfo(files, [moved], memo);
+    const third = hostsOf(three.push, three.proxies[0]!);
+    const details = [...third.keys()].find((n) => n.startsWith('details.'))!;
+    assert.notEqual(third.get(details), second.get(details));
+    assert.ok(((third.get(details)!.domains ?? []) as string[]).includes('10.0.99.99'));
   });
 });

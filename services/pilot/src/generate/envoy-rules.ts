@@ -116,6 +116,9 @@ function weightProblem(route: EnvoyObject): string | undefined {
   return sum > 0 ? undefined : 'weighted clusters sum to 0';
 }
 
+/** Virtual host objects that passed untouched (their content cannot change: generated objects are not mutated). */
+const passedHosts = new WeakSet<object>();
+
 function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report: Report): EnvoyObject {
   const seen = new Set<string>();
   const vhosts: EnvoyObject[] = [];
@@ -140,8 +143,15 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
     }
     // A virtual host whose content passed untouched before passes again (domains are still deduplicated
     // against the other hosts of this table above, which is why only a host keeping its domains qualifies).
-    const key = vh === vh0 && domains === written ? contentKey('vhost', vh0) : undefined;
+    const untouched = vh === vh0 && domains === written;
+    // The same object (an interned default host, see routes.ts) skips even the content key.
+    if (untouched && passedHosts.has(vh0)) {
+      vhosts.push(vh0);
+      continue;
+    }
+    const key = untouched ? contentKey('vhost', vh0) : undefined;
     if (key !== undefined && passedBefore(key)) {
+      passedHosts.add(vh0);
       vhosts.push(vh0);
       continue;
     }
@@ -176,7 +186,10 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
       report({ unit: vname, config: vconfig, reason: vproblems.join('; '), action: 'removed' });
       continue;
     }
-    if (key !== undefined && vh === vh0) rememberPassed(key);
+    if (key !== undefined && vh === vh0) {
+      rememberPassed(key);
+      passedHosts.add(vh0);
+    }
     vhosts.push(vh);
   }
   return fixHeaderMutations(

@@ -94,6 +94,16 @@ function vsWrapper(vs: VirtualService, index: HostIndex, ctx: RouteContext): Wra
   return routes.length > 0 ? { services, vsHosts, routes } : undefined;
 }
 
+/** The virtual host of a service on `port` that no VirtualService routes (read: hostname, address, port, DNS domain). */
+function defaultVirtualHost(s: Service, port: number, dnsDomain: string): EnvoyObject {
+  const name = virtualHostName(s.hostname, port);
+  return {
+    name,
+    domains: virtualHostDomains(s, port, dnsDomain),
+    routes: [defaultRoute(`outbound|${port}||${s.hostname}`, `${name}/*`)],
+  };
+}
+
 /** Sidecar RouteContext for one listener port. */
 export function sidecarRouteContext(
   push: PushContext,
@@ -123,16 +133,6 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
     const w = vsWrapper(vs, index, ctx);
     if (w) wrappers.push(w);
   }
-  const covered = new Set(wrappers.flatMap((w) => w.services.map((s) => s.hostname)));
-  for (const s of registry.values()) {
-    if (covered.has(s.hostname) || !routablePort(s.ports[0]!)) continue;
-    const operation = `${virtualHostName(s.hostname, port)}/*`;
-    wrappers.push({
-      services: [s],
-      vsHosts: [],
-      routes: [defaultRoute(`outbound|${port}||${s.hostname}`, operation)],
-    });
-  }
   const byName = new Map<string, EnvoyObject>();
   for (const w of wrappers) {
     for (const h of w.vsHosts) {
@@ -144,6 +144,16 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
       if (!byName.has(name))
         byName.set(name, { name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes: w.routes });
     }
+  }
+  // Services no VirtualService routes get the default route. Their virtual host is a function of the
+  // key's parts only, so it is interned: every scope and push asking again gets the same object, which
+  // the Envoy-rules check and the RouteConfiguration encoder then skip by identity.
+  for (const s of registry.values()) {
+    const name = virtualHostName(s.hostname, port);
+    if (byName.has(name) || !routablePort(s.ports[0]!)) continue;
+    const make = () => defaultVirtualHost(s, port, proxy.dnsDomain);
+    const key = `default-vhost\n${port}\n${s.hostname}\n${s.address}\n${proxy.dnsDomain}`;
+    byName.set(name, push.memo ? push.memo.intern(key, make) : make());
   }
   return [...byName.values()].sort((a, b) => collator.compare(String(a.name), String(b.name)));
 }

@@ -13,6 +13,7 @@ import type {
   Endpoint,
   Proxy as MeshProxy,
   PushContext,
+  PushMemo,
   Service,
   SidecarScope,
   Workload,
@@ -23,7 +24,24 @@ export interface PushContextOptions {
   domain?: string;
   /** SPIFFE trust domain; default mesh trustDomain, else `cluster.local`. */
   trustDomain?: string;
+  /** Carried into the context (see PushContext.memo). */
+  memo?: PushMemo;
+  /**
+   * A context built from a store that differs from this one in none of the registry's inputs (see
+   * REGISTRY_KINDS, the mesh config included): its services, endpoints and workloads are reused.
+   */
+  registryFrom?: PushContext;
 }
+
+/** Config kinds the service registry (services, endpoints, workloads) is built from, and the mesh config. */
+export const REGISTRY_KINDS: ReadonlySet<string> = new Set([
+  'Service',
+  'Endpoints',
+  'Pod',
+  'Node',
+  'ServiceEntry',
+  'MeshConfig',
+]);
 
 /** Short host names in Istio config resolve against the config's namespace: `reviews` -> `reviews.default.svc.<domain>`. */
 export function resolveShortName(host: string, namespace: string, domain: string): string {
@@ -74,14 +92,10 @@ function groupEndpoints(endpoints: Endpoint[], byHost: Map<string, Service>): Ma
   return out;
 }
 
-/** Builds every index once; the result is shared read-only by all proxy builds of this push. */
-export function buildPushContext(store: ConfigStoreSnapshot, opts: PushContextOptions = {}): PushContext {
-  const domain = opts.domain ?? 'cluster.local';
-  const trustDomain = opts.trustDomain ?? store.mesh.trustDomain ?? 'cluster.local';
-  const sorted = new Map<string, ConfigEntry[]>();
-  for (const [kind, list] of store.byKind) sorted.set(kind, sortConfigs(list));
-  const kind = (k: string): ConfigEntry[] => sorted.get(k) ?? [];
-  const regOpts = { domain, trustDomain, mesh: store.mesh };
+function buildRegistry(
+  kind: (k: string) => ConfigEntry[],
+  regOpts: { domain: string; trustDomain: string; mesh: ConfigStoreSnapshot['mesh'] },
+): Pick<PushContext, 'services' | 'serviceByHost' | 'endpointsByHost' | 'workloadsByIp'> {
   const kube = kubernetesRegistry(
     { services: kind('Service'), endpoints: kind('Endpoints'), pods: kind('Pod'), nodes: kind('Node') },
     regOpts,
@@ -91,6 +105,32 @@ export function buildPushContext(store: ConfigStoreSnapshot, opts: PushContextOp
   const endpointsByHost = groupEndpoints([...kube.endpoints, ...se.endpoints], byHost);
   const workloadsByIp = new Map<string, Workload>();
   for (const w of kube.workloads) if (w.ip && !workloadsByIp.has(w.ip)) workloadsByIp.set(w.ip, w);
+  return { services, serviceByHost: byHost, endpointsByHost, workloadsByIp };
+}
+
+/** Builds every index once; the result is shared read-only by all proxy builds of this push. */
+export function buildPushContext(store: ConfigStoreSnapshot, opts: PushContextOptions = {}): PushContext {
+  const domain = opts.domain ?? 'cluster.local';
+  const trustDomain = opts.trustDomain ?? store.mesh.trustDomain ?? 'cluster.local';
+  // Sorted on first use: a context reusing the registry never sorts the registry's kinds.
+  const sorted = new Map<string, ConfigEntry[]>();
+  const kind = (k: string): ConfigEntry[] => {
+    let list = sorted.get(k);
+    if (!list) {
+      list = sortConfigs(store.byKind.get(k) ?? []);
+      sorted.set(k, list);
+    }
+    return list;
+  };
+  const reused = opts.registryFrom;
+  const {
+    services,
+    serviceByHost: byHost,
+    endpointsByHost,
+    workloadsByIp,
+  } = reused && reused.domain === domain && reused.trustDomain === trustDomain
+    ? reused
+    : buildRegistry(kind, { domain, trustDomain, mesh: store.mesh });
   const namespaceLabels = new Map(kind('Namespace').map((n) => [n.name, { ...n.labels }]));
   sorted.set(
     'DestinationRule',
@@ -129,5 +169,6 @@ export function buildPushContext(store: ConfigStoreSnapshot, opts: PushContextOp
       }
       return scope;
     },
+    ...(opts.memo ? { memo: opts.memo } : {}),
   };
 }

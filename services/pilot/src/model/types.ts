@@ -264,6 +264,21 @@ export interface PushContext {
   configs(kind: string): readonly ConfigEntry[];
   /** Scope for a proxy (cached per namespace + Sidecar). */
   sidecarScope(proxy: Proxy): SidecarScope;
+  /**
+   * Generator output kept from push to push (Pilot's; absent in one-off builds): a value generated again
+   * from the same inputs is the same object, so later stages skip it by identity (see `PushMemo`).
+   */
+  memo?: PushMemo;
+}
+
+/**
+ * Values interned by a key that names every input they are generated from. Two generations: what no
+ * build asked for during a whole push is dropped at the next `rotate`.
+ */
+export interface PushMemo {
+  intern<T extends object>(key: string, make: () => T): T;
+  /** Called once per push. */
+  rotate(): void;
 }
 
 /** The four xDS resource lists generated for one proxy (protobufjs object form, .proto field names). */

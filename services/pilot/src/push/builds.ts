@@ -150,7 +150,12 @@ export class VirtualHostEncodings {
   /** Hosts encoded so far (cache misses). */
   encodes = 0;
 
+  /** Encodings by object: an interned host (routes.ts) is found without its JSON. */
+  private byObject = new WeakMap<object, Uint8Array>();
+
   bytesOf(vhost: Body): Uint8Array {
+    const known = this.byObject.get(vhost);
+    if (known) return known;
     const key = JSON.stringify(vhost);
     let bytes = this.current.get(key) ?? this.previous.get(key);
     if (!bytes) {
@@ -158,6 +163,7 @@ export class VirtualHostEncodings {
       this.encodes += 1;
     }
     this.current.set(key, bytes);
+    this.byObject.set(vhost, bytes);
     return bytes;
   }
 }

@@ -123,6 +123,13 @@ const toInput = (node: NodeInfo): NodeInput => ({
   ...(node.client_features ? { client_features: node.client_features } : {}),
 });
 
+/** True when `a` and `b` share the registry indexes parseNode reads. */
+const sameRegistry = (a: PushContext, b: PushContext): boolean =>
+  a === b ||
+  (a.services === b.services &&
+    a.endpointsByHost === b.endpointsByHost &&
+    a.workloadsByIp === b.workloadsByIp);
+
 /** The set of connected proxies and the builds their snapshots come from. */
 export class ProxyPusher {
   readonly proxies = new Map<string, ConnectedProxy>();
@@ -208,6 +215,7 @@ export class ProxyPusher {
     const target: BuildTarget = newTarget(req.full && inputs === this.inputs, routesOnly(req));
     this.inputs = inputs;
     this.vhosts.rotate();
+    push.memo?.rotate();
     target.previous = previous.scopes;
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
@@ -248,10 +256,13 @@ export class ProxyPusher {
     return this.last;
   }
 
-  /** parseNode of `node` against `push`, memoized per node object for the push it was parsed for. */
+  /**
+   * parseNode of `node` against `push`, memoized per node object: valid for every push sharing the registry
+   * parseNode reads (services, endpoints, workloads), as a push of VirtualServices only does.
+   */
   parseNode(node: NodeInfo, push: PushContext): Result<MeshProxy, string> {
     const hit = this.parsed.get(node);
-    if (hit?.push === push) return hit.result;
+    if (hit && sameRegistry(hit.push, push)) return hit.result;
     const result = parseNode(toInput(node), push);
     this.parsed.set(node, { push, result });
     return result;

@@ -17,7 +17,8 @@ import { createXdsServer, type NodeInfo, SnapshotCache, type StreamInfo } from '
 import type { EnvoyRuleRejection } from '../generate/index.js';
 import { DegradationReporter } from '../model/client.js';
 import { buildPushContext } from '../model/push-context.js';
-import { withEndpoints } from '../model/push-context-eds.js';
+import { InternTable } from '../model/push-memo.js';
+import { type NextContext, nextPushContext } from '../push/context.js';
 import { PushDebouncer } from '../push/debounce.js';
 import { ProxyPusher, type PushStatus } from '../push/pusher.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
@@ -137,6 +138,8 @@ export function createPilot(options: PilotOptions): Pilot {
   let unreply: (() => void) | undefined;
   let mtls: MtlsServer | undefined;
 
+  /** Generator output interned from push to push (rotated by the pusher). */
+  const memo = new InternTable();
   /** False after a failed push-context build: the next push builds a full one. */
   let contextFresh = true;
 
@@ -144,15 +147,17 @@ export function createPilot(options: PilotOptions): Pilot {
     const waitedMs = Date.now() - req.start;
     const contextStart = performance.now();
     let push: ReturnType<typeof buildPushContext>;
-    let incremental = false;
+    let reused: NextContext['reused'] = 'none';
     try {
-      // An endpoints-only push reuses the last context but the changed hosts' endpoints, unless a
-      // context build failed since (the last one may then miss other changes).
-      const prev = pusher.pushContext();
-      const snapshot = store.snapshot();
-      const eds = !req.full && prev && contextFresh ? withEndpoints(prev, snapshot, req.edsHosts) : undefined;
-      incremental = eds !== undefined;
-      push = eds ?? buildPushContext(snapshot, { domain });
+      // An endpoints-only push reuses the last context but the changed hosts' endpoints; a push of config
+      // the registry never reads reuses the last registry; neither after a failed context build.
+      const next = nextPushContext(pusher.pushContext(), store.snapshot(), req, {
+        domain,
+        memo,
+        prevFresh: contextFresh,
+      });
+      push = next.push;
+      reused = next.reused;
       contextFresh = true;
     } catch (e) {
       contextFresh = false;
@@ -166,7 +171,7 @@ export function createPilot(options: PilotOptions): Pilot {
     const status: PushStatus = await pusher.push(push, req);
     const { edsHosts, ...brief } = status;
     log.info(
-      { ...brief, edsHosts: edsHosts.length, waitedMs, contextMs: Math.round(contextMs), incremental },
+      { ...brief, edsHosts: edsHosts.length, waitedMs, contextMs: Math.round(contextMs), reused },
       'push done',
     );
     const wasReady = ready();
