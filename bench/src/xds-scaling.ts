@@ -113,7 +113,8 @@ export const xdsScaling: Benchmark = {
         samples: [],
         skipped,
       });
-      return { rows: [row('scaling cpu/push growth'), row('scaling push p90 growth')], details: {} };
+      const rows = ['scaling cpu/push growth', 'scaling push p90 growth', 'scaling rss growth'].map(row);
+      return { rows, details: {} };
     }
     const points: ScalePoint[] = [];
     for (const n of scalingSizes(ctx)) points.push(await measure(ctx, n));
@@ -142,6 +143,14 @@ export const xdsScaling: Benchmark = {
           target: 2.2,
           cmp: 'le',
           samples: points.map((p) => p.pushP90Ms),
+        },
+        {
+          name: 'scaling rss growth',
+          figure: worstGrowth(points.map((p) => p.rssMb)),
+          unit: 'x per doubling',
+          target: 2.2,
+          cmp: 'le',
+          samples: points.map((p) => p.rssMb),
         },
         {
           name: 'scaling lost streams',

@@ -134,15 +134,24 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
     if (w) wrappers.push(w);
   }
   const byName = new Map<string, EnvoyObject>();
+  const memo = push.memo;
   for (const w of wrappers) {
+    // Routes equal in content are one interned array, and a host made of interned parts is interned too
+    // (the key names the routes by identity), so routed hosts are also the same objects push after push.
+    const routes = memo ? memo.intern(`routes\n${JSON.stringify(w.routes)}`, () => w.routes) : w.routes;
+    const routesId = memo ? memo.idOf(routes) : 0;
     for (const h of w.vsHosts) {
       const name = domainName(h, port);
-      if (!byName.has(name)) byName.set(name, { name, domains: [h, name], routes: w.routes });
+      if (byName.has(name)) continue;
+      const make = () => ({ name, domains: [h, name], routes });
+      byName.set(name, memo ? memo.intern(`vs-host\n${name}\n${routesId}`, make) : make());
     }
     for (const s of w.services) {
       const name = virtualHostName(s.hostname, port);
-      if (!byName.has(name))
-        byName.set(name, { name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes: w.routes });
+      if (byName.has(name)) continue;
+      const make = () => ({ name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes });
+      const key = `routed-vhost\n${port}\n${s.hostname}\n${s.address}\n${proxy.dnsDomain}\n${routesId}`;
+      byName.set(name, memo ? memo.intern(key, make) : make());
     }
   }
   // Services no VirtualService routes get the default route. Their virtual host is a function of the

@@ -20,6 +20,19 @@ export class InternTable implements PushMemo {
     return v as T;
   }
 
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 0;
+
+  /** A number naming `o` for as long as it lives (to put an interned object into another key). */
+  idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      id = ++this.nextId;
+      this.ids.set(o, id);
+    }
+    return id;
+  }
+
   rotate(): void {
     this.previous = this.current;
     this.current = new Map();

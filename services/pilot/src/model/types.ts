@@ -277,6 +277,8 @@ export interface PushContext {
  */
 export interface PushMemo {
   intern<T extends object>(key: string, make: () => T): T;
+  /** A number naming `o` for as long as it lives (to put an interned object into another key). */
+  idOf(o: object): number;
   /** Called once per push. */
   rotate(): void;
 }
