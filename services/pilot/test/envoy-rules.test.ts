@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pgvContentHits, pgvViolations } from '../src/generate/envoy-pgv.js';
+import { enforceEnvoyRules } from '../src/generate/envoy-rules.js';
 import {
   checkResources,
   type EnvoyRuleRejection,
@@ -260,5 +261,51 @@ describe('PGV rules walked from the descriptors', () => {
     assert.deepEqual(pgvViolations('envoy.config.route.v3.Route', route, 'r', true), [
       'r.route.max_grpc_timeout: deprecated field',
     ]);
+  });
+});
+
+describe('virtual hosts that passed before (the same objects)', () => {
+  const host = (name: string, domains: string[]): O => ({
+    name,
+    domains,
+    routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: `outbound|80||${name}` } }],
+  });
+  const table = (hosts: O[]): ProxyResources => ({
+    clusters: [],
+    endpoints: [],
+    listeners: [],
+    routes: [{ name: '80', virtual_hosts: hosts }],
+  });
+  const check = (hosts: O[]) => {
+    const out: EnvoyRuleRejection[] = [];
+    const res = enforceEnvoyRules(table(hosts), table(hosts), [], out);
+    return { hosts: (res.routes[0]!.virtual_hosts as O[]).map((h) => [h.name, h.domains]), out };
+  };
+
+  it('pass again by identity, but a domain another host of the table took is still found', () => {
+    const a = host('a', ['a.example.com', 'shared.example.com']);
+    const b = host('b', ['b.example.com', 'SHARED.example.com']);
+    // Each passes alone, so both are remembered as objects that passed.
+    assert.deepEqual(check([a]).out, []);
+    assert.deepEqual(check([b]).out, []);
+    assert.deepEqual(check([a]).hosts, [['a', ['a.example.com', 'shared.example.com']]]);
+    // Together, b's second domain is a duplicate (case-insensitively): b loses it, a keeps its own.
+    const both = check([a, b]);
+    assert.deepEqual(both.hosts, [
+      ['a', ['a.example.com', 'shared.example.com']],
+      ['b', ['b.example.com']],
+    ]);
+    assert.equal(both.out.length, 1);
+    assert.match(both.out[0]!.reason, /duplicate domain "SHARED.example.com"/);
+    // (b keeping b.example.com with one report shows the domains b claimed before the duplicate were given
+    // back before b was checked again in full.) A third host wanting b.example.com loses it.
+    const c = host('c', ['b.example.com']);
+    assert.deepEqual(check([c]).out, []);
+    const three = check([a, b, c]);
+    assert.deepEqual(
+      three.hosts.map(([n]) => n),
+      ['a', 'b'],
+    );
+    assert.match(three.out.at(-1)!.reason, /no domain left/);
   });
 });

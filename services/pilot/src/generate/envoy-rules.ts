@@ -116,6 +116,22 @@ function weightProblem(route: EnvoyObject): string | undefined {
   return sum > 0 ? undefined : 'weighted clusters sum to 0';
 }
 
+/** Adds every domain of a host to `seen` when none is there yet (case-insensitively); else adds none. */
+function claimDomains(domains: readonly string[], seen: Set<string>): boolean {
+  for (let i = 0; i < domains.length; i++) {
+    const d = domains[i]!;
+    if (seen.has(UPPER.test(d) ? d.toLowerCase() : d)) {
+      for (let j = 0; j < i; j++) {
+        const e = domains[j]!;
+        seen.delete(UPPER.test(e) ? e.toLowerCase() : e);
+      }
+      return false;
+    }
+    seen.add(UPPER.test(d) ? d.toLowerCase() : d);
+  }
+  return true;
+}
+
 /** Virtual host objects that passed untouched (their content cannot change: generated objects are not mutated). */
 const passedHosts = new WeakSet<object>();
 
@@ -123,6 +139,12 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
   const seen = new Set<string>();
   const vhosts: EnvoyObject[] = [];
   for (const vh0 of (rc.virtual_hosts ?? []) as EnvoyObject[]) {
+    // A host object that passed untouched before (an interned one, see routes.ts) passes again unless one
+    // of its domains is already taken in this table.
+    if (passedHosts.has(vh0) && claimDomains(vh0.domains as string[], seen)) {
+      vhosts.push(vh0);
+      continue;
+    }
     const vname = String(vh0.name);
     const firstRoute = ((vh0.routes ?? []) as EnvoyObject[])[0];
     const vconfig = (firstRoute && routeOrigin.get(firstRoute)) ?? fallbackConfig;
@@ -144,11 +166,6 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
     // A virtual host whose content passed untouched before passes again (domains are still deduplicated
     // against the other hosts of this table above, which is why only a host keeping its domains qualifies).
     const untouched = vh === vh0 && domains === written;
-    // The same object (an interned default host, see routes.ts) skips even the content key.
-    if (untouched && passedHosts.has(vh0)) {
-      vhosts.push(vh0);
-      continue;
-    }
     const key = untouched ? contentKey('vhost', vh0) : undefined;
     if (key !== undefined && passedBefore(key)) {
       passedHosts.add(vh0);

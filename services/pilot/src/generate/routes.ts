@@ -3,7 +3,7 @@
 import { virtualHostName } from '../model/names.js';
 import { isHttpProtocol } from '../model/protocol.js';
 import { hostMatches } from '../model/scope.js';
-import type { Proxy as ProxyNode, PushContext, Service, ServicePort } from '../model/types.js';
+import type { Interner, Proxy as ProxyNode, PushContext, Service, ServicePort } from '../model/types.js';
 import { domainName, virtualHostDomains } from './route-hosts.js';
 import type { EnvoyObject, VirtualServiceSpec } from './route-spec.js';
 import {
@@ -104,6 +104,19 @@ function defaultVirtualHost(s: Service, port: number, dnsDomain: string): EnvoyO
   };
 }
 
+/**
+ * A service's virtual host interned in a group that names the other inputs (port, DNS domain, routes): by
+ * hostname, the address (the ClusterIP domains) checked on a hit.
+ */
+function internHost(intern: Interner, s: Service, make: () => EnvoyObject): EnvoyObject {
+  const address = s.address;
+  return intern(
+    s.hostname,
+    () => ({ address, vh: make() }),
+    (held) => held.address === address,
+  ).vh;
+}
+
 /** Sidecar RouteContext for one listener port. */
 export function sidecarRouteContext(
   push: PushContext,
@@ -139,30 +152,29 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
     // Routes equal in content are one interned array, and a host made of interned parts is interned too
     // (the key names the routes by identity), so routed hosts are also the same objects push after push.
     const routes = memo ? memo.intern(`routes\n${JSON.stringify(w.routes)}`, () => w.routes) : w.routes;
-    const routesId = memo ? memo.idOf(routes) : 0;
+    const intern = memo?.group(`routed\n${port}\n${proxy.dnsDomain}\n${memo.idOf(routes)}`);
     for (const h of w.vsHosts) {
       const name = domainName(h, port);
       if (byName.has(name)) continue;
       const make = () => ({ name, domains: [h, name], routes });
-      byName.set(name, memo ? memo.intern(`vs-host\n${name}\n${routesId}`, make) : make());
+      byName.set(name, intern ? intern(`host\n${name}`, make) : make());
     }
     for (const s of w.services) {
       const name = virtualHostName(s.hostname, port);
       if (byName.has(name)) continue;
       const make = () => ({ name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes });
-      const key = `routed-vhost\n${port}\n${s.hostname}\n${s.address}\n${proxy.dnsDomain}\n${routesId}`;
-      byName.set(name, memo ? memo.intern(key, make) : make());
+      byName.set(name, intern ? internHost(intern, s, make) : make());
     }
   }
   // Services no VirtualService routes get the default route. Their virtual host is a function of the
   // key's parts only, so it is interned: every scope and push asking again gets the same object, which
   // the Envoy-rules check and the RouteConfiguration encoder then skip by identity.
+  const intern = memo?.group(`default\n${port}\n${proxy.dnsDomain}`);
   for (const s of registry.values()) {
     const name = virtualHostName(s.hostname, port);
     if (byName.has(name) || !routablePort(s.ports[0]!)) continue;
     const make = () => defaultVirtualHost(s, port, proxy.dnsDomain);
-    const key = `default-vhost\n${port}\n${s.hostname}\n${s.address}\n${proxy.dnsDomain}`;
-    byName.set(name, push.memo ? push.memo.intern(key, make) : make());
+    byName.set(name, intern ? internHost(intern, s, make) : make());
   }
   return [...byName.values()].sort((a, b) => collator.compare(String(a.name), String(b.name)));
 }

@@ -271,12 +271,17 @@ export interface PushContext {
   memo?: PushMemo;
 }
 
+/** Interns by `key`; a held value `fits` rejects is made again and replaces it. */
+export type Interner = <T extends object>(key: string, make: () => T, fits?: (held: T) => boolean) => T;
+
 /**
  * Values interned by a key that names every input they are generated from. Two generations: what no
  * build asked for during a whole push is dropped at the next `rotate`.
  */
 export interface PushMemo {
   intern<T extends object>(key: string, make: () => T): T;
+  /** The intern function of the keys of group `name` (keys of different groups never meet). */
+  group(name: string): Interner;
   /** A number naming `o` for as long as it lives (to put an interned object into another key). */
   idOf(o: object): number;
   /** Called once per push. */
