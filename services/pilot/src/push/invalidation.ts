@@ -34,15 +34,29 @@ const ISTIO_OWN_KINDS = [...OWN_KINDS].filter(
   (k) => !['Service', 'Endpoints', 'Pod', 'Namespace'].includes(k),
 );
 
+/** Digests of registry indexes by object: a push reusing the last registry does not serialize it again. */
+const digests = new WeakMap<object, string>();
+
+function digestOf(o: object, value: () => unknown): string {
+  let d = digests.get(o);
+  if (d === undefined) {
+    d = createHash('sha256').update(JSON.stringify(value())).digest('hex');
+    digests.set(o, d);
+  }
+  return d;
+}
+
 /**
  * Hash of everything in `push` an own part can read: the mesh, the indexes built from Kubernetes kinds and
  * the configs of `OWN_KINDS`. Equal hashes: every proxy's own part is as in the last push.
  */
 export function ownInputs(push: PushContext): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify([push.mesh, push.domain, push.trustDomain, push.services]));
-  h.update(JSON.stringify([...push.endpointsByHost]));
-  h.update(JSON.stringify([[...push.workloadsByIp], [...push.namespaceLabels]]));
+  h.update(JSON.stringify([push.mesh, push.domain, push.trustDomain]));
+  h.update(digestOf(push.services, () => push.services));
+  h.update(digestOf(push.endpointsByHost, () => [...push.endpointsByHost]));
+  h.update(digestOf(push.workloadsByIp, () => [...push.workloadsByIp]));
+  h.update(JSON.stringify([...push.namespaceLabels]));
   h.update(JSON.stringify(ISTIO_OWN_KINDS.map((k) => push.configs(k))));
   return h.digest('hex');
 }
