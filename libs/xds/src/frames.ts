@@ -21,6 +21,7 @@ export class ReplyFrames {
   private readonly frames = new WeakMap<Reply, Entry>();
   private readonly retained = new Map<Reply, Framed>();
   private retainedBytes = 0;
+  private encodings = 0;
 
   constructor(private readonly retainBytes = RETAIN_BYTES) {}
 
@@ -30,6 +31,7 @@ export class ReplyFrames {
     let framed = entry?.bytes.deref();
     if (!framed) {
       const built = framedSotw(reply.version, reply.typeUrl, reply.resources, reply.nonce);
+      this.encodings += 1;
       framed = built.framed;
       entry = { bytes: new WeakRef(framed), bodyLength: built.bodyLength };
       this.frames.set(reply, entry);
@@ -47,6 +49,11 @@ export class ReplyFrames {
   /** Bytes of frames currently held strongly (at most the bound plus the latest reply). */
   bytesRetained(): number {
     return this.retainedBytes;
+  }
+
+  /** Replies encoded and framed so far (again after their bytes were collected). */
+  encoded(): number {
+    return this.encodings;
   }
 
   private retain(reply: Reply, framed: Framed): void {

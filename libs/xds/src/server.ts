@@ -50,6 +50,8 @@ export interface XdsServer {
   stats(): XdsStats;
   /** Bytes of framed SotW replies this server holds strongly (bounded; the rest are held weakly). */
   framedBytesRetained(): number;
+  /** SotW replies this server has encoded and framed: once per reply, however many streams send it. */
+  framesEncoded(): number;
   /** Closes every open stream (UNAVAILABLE) and cancels its watches. */
   close(): void;
 }
@@ -145,6 +147,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     streams: () => [...open.values()].map((s) => s.info()),
     stats: () => ({ ...ctx.stats }),
     framedBytesRetained: () => ctx.frames.bytesRetained(),
+    framesEncoded: () => ctx.frames.encoded(),
     close() {
       for (const s of [...open.values()]) s.fail(grpc.status.UNAVAILABLE, 'xds server closing');
     },

@@ -86,8 +86,18 @@ test('two servers on two caches in one process: nonces and retained frames do no
     assert.ok(two.xds.framedBytesRetained() > 0);
     assert.ok(two.xds.framedBytesRetained() < retainedOne, 'server two holds only its own frame');
     assert.equal(one.xds.framedBytesRetained(), retainedOne, "server two's frames do not count in one's");
-    s1.close();
-    s2.close();
+    const retainedTwo = two.xds.framedBytesRetained();
+    assert.equal(two.xds.framesEncoded(), 1);
+    const more = await Promise.all([cdsStream(two, 'n2'), cdsStream(two, 'n2'), cdsStream(two, 'n2')]);
+    assert.deepEqual(
+      more.map((m) => m.first.nonce),
+      ['r1', 'r1', 'r1'],
+      'streams meeting the reply first send it as is',
+    );
+    assert.equal(two.xds.framesEncoded(), 1, 'a reply shared by streams is encoded and framed once');
+    assert.equal(two.xds.framedBytesRetained(), retainedTwo, 'and held once');
+    assert.equal(one.xds.framesEncoded(), 4, 'one frame per reply of server one');
+    for (const m of [s1, s2, ...more]) m.close();
   } finally {
     await one.stop();
     await two.stop();

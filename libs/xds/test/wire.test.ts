@@ -51,6 +51,8 @@ test('framed replies: bytes are held strongly only up to a bound, and a reply fr
   const frames = new ReplyFrames();
   const replies = Array.from({ length: 48 }, (_, i) => answers.reply(TypeUrl.Cluster, `v${i}`, [big(i)]));
   const first = Buffer.from(frames.framed(replies[0]!).bytes);
+  assert.equal(frames.framed(replies[0]!), frames.framed(replies[0]!), 'one frame while it is held');
+  assert.equal(frames.encoded(), 1);
   for (const r of replies) frames.framed(r);
   const retained = frames.bytesRetained();
   assert.ok(retained <= 33 * 1024 * 1024, `${retained} bytes retained`);
