@@ -1,7 +1,6 @@
 import { TypeUrl } from '@keel/proto';
 import { makeResource, versionOf, type XdsResource } from './resource.js';
 import type { Snapshot } from './snapshot.js';
-import { type Framed, framedSotw } from './wire.js';
 
 /** Types whose SotW responses may carry only changed resources (clients keep the names not mentioned). */
 export const PARTIAL_TYPES: ReadonlySet<string> = new Set([
@@ -28,78 +27,26 @@ export function sameOrNew(previous: NameSet | undefined, names: readonly string[
   return nameSet(names);
 }
 
-let replies = 0;
-
+/** Empty assignments memoized per cache, up to this many names. */
 const EMPTY_MEMO_MAX = 10_000;
-const emptyAssignments = new Map<string, XdsResource>();
-
-/** `{cluster_name, endpoints: []}`, memoized (up to EMPTY_MEMO_MAX names). */
-function emptyAssignment(name: string): XdsResource {
-  let r = emptyAssignments.get(name);
-  if (!r) {
-    r = makeResource(TypeUrl.ClusterLoadAssignment, name, { cluster_name: name, endpoints: [] });
-    if (emptyAssignments.size < EMPTY_MEMO_MAX) emptyAssignments.set(name, r);
-  }
-  return r;
-}
 
 /**
- * Framed bytes are held strongly by the most recently used replies up to this many bytes, and only weakly
- * beyond: a reply unique to one proxy (its own CDS) does not keep hundreds of KB alive after it is sent,
- * while replies shared by many streams stay hot. A reply whose bytes were collected frames them again.
- */
-const RETAIN_BYTES = 32 * 1024 * 1024;
-const retained = new Map<Reply, Framed>();
-let retainedBytes = 0;
-
-/** Bytes of framed replies currently held strongly (at most RETAIN_BYTES plus the latest reply). */
-export const framedBytesRetained = (): number => retainedBytes;
-
-function retain(reply: Reply, framed: Framed): void {
-  if (retained.delete(reply)) retainedBytes -= framed.bytes.length;
-  retained.set(reply, framed);
-  retainedBytes += framed.bytes.length;
-  for (const [oldest, bytes] of retained) {
-    if (retainedBytes <= RETAIN_BYTES || oldest === reply) break;
-    retained.delete(oldest);
-    retainedBytes -= bytes.bytes.length;
-  }
-}
-
-/**
- * A SotW response shared by every stream sending it: resources, version, and the bytes, encoded once.
- * Its `nonce` is unique to it (replies are numbered in creation order), so a stream sending replies in
- * increasing `seq` can send `framed()` as is; a stream meeting one again appends its own nonce to `encoded()`.
+ * A SotW response shared by every stream sending it: type, version and resources. Its `nonce` is unique
+ * among the replies of its cache (numbered in creation order by the cache's Answers), so a stream sending
+ * replies in increasing `seq` can use it as is; a stream meeting one again appends its own nonce. Knows
+ * nothing of bytes: the server encodes and frames a reply once for all its streams (see frames.ts).
  */
 export class Reply {
-  readonly seq = ++replies;
-  readonly nonce = `r${this.seq}`;
-  private bytes?: WeakRef<Framed>;
-  private bodyLength = 0;
+  readonly nonce: string;
   private names?: string[];
 
   constructor(
+    readonly seq: number,
     readonly typeUrl: string,
     readonly version: string,
     readonly resources: readonly XdsResource[],
-  ) {}
-
-  /** The DiscoveryResponse bytes without a nonce. */
-  encoded(): Buffer {
-    return this.framed().message.subarray(0, this.bodyLength);
-  }
-
-  /** The DiscoveryResponse with `nonce`, gRPC-framed; encoded once. */
-  framed(): Framed {
-    let framed = this.bytes?.deref();
-    if (!framed) {
-      const built = framedSotw(this.version, this.typeUrl, this.resources, this.nonce);
-      framed = built.framed;
-      this.bodyLength = built.bodyLength;
-      this.bytes = new WeakRef(framed);
-    }
-    retain(this, framed);
-    return framed;
+  ) {
+    this.nonce = `r${seq}`;
   }
 
   resourceNames(): string[] {
@@ -108,10 +55,19 @@ export class Reply {
   }
 }
 
-/** The full SotW answer of one snapshot for one type and name set; memoized per snapshot. */
+/** The full SotW answer of one snapshot for one type and name set; memoized per snapshot by its Answers. */
 export class Answer extends Reply {
   private byName?: Map<string, string>;
   private readonly diffs = new WeakMap<Answer, Reply>();
+
+  constructor(
+    private readonly owner: Answers,
+    typeUrl: string,
+    version: string,
+    resources: readonly XdsResource[],
+  ) {
+    super(owner.nextSeq(), typeUrl, version, resources);
+  }
 
   /** name -> version of every resource in the answer. */
   versions(): ReadonlyMap<string, string> {
@@ -124,7 +80,7 @@ export class Answer extends Reply {
     let d = this.diffs.get(held);
     if (!d) {
       const had = held.versions();
-      d = new Reply(
+      d = this.owner.reply(
         this.typeUrl,
         this.version,
         this.resources.filter((r) => had.get(r.name) !== r.version),
@@ -136,32 +92,63 @@ export class Answer extends Reply {
 }
 
 /**
- * A type's resource map (shared by snapshots sharing the type's group, see SnapshotOptions.base) -> name
- * set key -> answer (name set keys are long: looked up without concatenation).
+ * The answers of one SnapshotCache: their memo, the reply numbering (nonces) and the empty-assignment memo.
+ * Nothing here is shared between caches: two caches in one process number and memoize independently.
  */
-const memo = new WeakMap<ReadonlyMap<string, XdsResource>, Map<string, Answer>>();
+export class Answers {
+  private seq = 0;
+  private readonly emptyAssignments = new Map<string, XdsResource>();
+  /**
+   * A type's resource map (shared by snapshots sharing the type's group, see SnapshotOptions.base) -> name
+   * set key -> answer (name set keys are long: looked up without concatenation).
+   */
+  private readonly memo = new WeakMap<ReadonlyMap<string, XdsResource>, Map<string, Answer>>();
 
-/** The answer of `snapshot` for `typeUrl` and `names` (empty: all); undefined when the type is not served. */
-export function answerFor(snapshot: Snapshot, typeUrl: string, names: NameSet): Answer | undefined {
-  const all = snapshot.version(typeUrl);
-  if (all === '') return undefined;
-  const byName = snapshot.resources(typeUrl);
-  let answers = memo.get(byName);
-  if (!answers) {
-    answers = new Map();
-    memo.set(byName, answers);
+  /** The next reply number; replies of this cache are numbered in creation order from 1. */
+  nextSeq(): number {
+    this.seq += 1;
+    return this.seq;
   }
-  let a = answers.get(names.key);
-  if (!a) {
-    if (names.names.length === 0) a = new Answer(typeUrl, all, [...byName.values()]);
-    else {
-      // A cluster without endpoints is answered with an empty assignment (as Istio does), so a
-      // client stops sending to endpoints of a cluster that is gone instead of keeping them.
-      const empty = typeUrl === TypeUrl.ClusterLoadAssignment;
-      const resources = names.names.flatMap((n) => byName.get(n) ?? (empty ? [emptyAssignment(n)] : []));
-      a = new Answer(typeUrl, versionOf(resources, names.names), resources);
+
+  /** A reply numbered after every reply of this cache so far. */
+  reply(typeUrl: string, version: string, resources: readonly XdsResource[]): Reply {
+    return new Reply(this.nextSeq(), typeUrl, version, resources);
+  }
+
+  /** The answer of `snapshot` for `typeUrl` and `names` (empty: all); undefined when the type is not served. */
+  answer(snapshot: Snapshot, typeUrl: string, names: NameSet): Answer | undefined {
+    const all = snapshot.version(typeUrl);
+    if (all === '') return undefined;
+    const byName = snapshot.resources(typeUrl);
+    let answers = this.memo.get(byName);
+    if (!answers) {
+      answers = new Map();
+      this.memo.set(byName, answers);
     }
-    answers.set(names.key, a);
+    let a = answers.get(names.key);
+    if (!a) {
+      if (names.names.length === 0) a = new Answer(this, typeUrl, all, [...byName.values()]);
+      else {
+        // A cluster without endpoints is answered with an empty assignment (as Istio does), so a
+        // client stops sending to endpoints of a cluster that is gone instead of keeping them.
+        const empty = typeUrl === TypeUrl.ClusterLoadAssignment;
+        const resources = names.names.flatMap(
+          (n) => byName.get(n) ?? (empty ? [this.emptyAssignment(n)] : []),
+        );
+        a = new Answer(this, typeUrl, versionOf(resources, names.names), resources);
+      }
+      answers.set(names.key, a);
+    }
+    return a;
   }
-  return a;
+
+  /** `{cluster_name, endpoints: []}`, memoized (up to EMPTY_MEMO_MAX names). */
+  private emptyAssignment(name: string): XdsResource {
+    let r = this.emptyAssignments.get(name);
+    if (!r) {
+      r = makeResource(TypeUrl.ClusterLoadAssignment, name, { cluster_name: name, endpoints: [] });
+      if (this.emptyAssignments.size < EMPTY_MEMO_MAX) this.emptyAssignments.set(name, r);
+    }
+    return r;
+  }
 }

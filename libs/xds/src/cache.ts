@@ -1,5 +1,5 @@
 import { XDS_ORDER } from '@keel/proto';
-import { type Answer, answerFor, type NameSet, nameSet, type Reply } from './answer.js';
+import { type Answer, Answers, type NameSet, nameSet, type Reply } from './answer.js';
 import type { XdsResource } from './resource.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -51,17 +51,6 @@ const orderOf = (typeUrl: string): number => {
   return i < 0 ? XDS_ORDER.length : i;
 };
 
-/** SotW answer for `names` (empty: all), or undefined when the client's `known` version is current. Memoized per snapshot. */
-export function sotwAnswer(
-  snapshot: Snapshot,
-  typeUrl: string,
-  names: readonly string[],
-  known: string,
-): SotwResponse | undefined {
-  const a = answerFor(snapshot, typeUrl, nameSet(names));
-  return a && a.version !== known ? a : undefined;
-}
-
 /** Delta answer: resources in scope whose version differs from what the client has, and known names now gone. */
 export function deltaAnswer(
   snapshot: Snapshot,
@@ -83,8 +72,10 @@ export function deltaAnswer(
 /**
  * Snapshots per node and the watches streams park on them. Knows nothing of gRPC.
  * A watch fires at most once; the stream cancels it and registers a new one after each client request.
+ * Its answers (memo, reply numbering) are its own: two caches in one process share nothing.
  */
 export class SnapshotCache {
+  private readonly answers = new Answers();
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly watches = new Map<string, Set<Watch>>();
   private readonly status = new Map<string, NodeStatus>();
@@ -152,7 +143,26 @@ export class SnapshotCache {
   /** The current SotW answer, ignoring versions; undefined without a snapshot serving the type. */
   fetch(nodeId: string, typeUrl: string, names: readonly string[]): SotwResponse | undefined {
     const snapshot = this.snapshots.get(nodeId);
-    return snapshot ? sotwAnswer(snapshot, typeUrl, names, '\0') : undefined;
+    return snapshot ? this.sotwAnswer(snapshot, typeUrl, names, '\0') : undefined;
+  }
+
+  /**
+   * SotW answer of `snapshot` for `names` (empty: all), or undefined when the client's `known` version is
+   * current. Memoized per snapshot type group: snapshots sharing a group share its answers.
+   */
+  sotwAnswer(
+    snapshot: Snapshot,
+    typeUrl: string,
+    names: readonly string[],
+    known: string,
+  ): SotwResponse | undefined {
+    const a = this.answers.answer(snapshot, typeUrl, nameSet(names));
+    return a && a.version !== known ? a : undefined;
+  }
+
+  /** A reply numbered after every answer of this cache (its nonce is unique among them); for the server. */
+  reply(typeUrl: string, version: string, resources: readonly XdsResource[]): Reply {
+    return this.answers.reply(typeUrl, version, resources);
   }
 
   /** Nodes with at least one registered watch: the nodes somebody is listening for. */
@@ -190,7 +200,7 @@ export class SnapshotCache {
   private evaluate(w: Watch, snapshot: Snapshot): void {
     if (w.fired) return;
     if (w.kind === 'sotw') {
-      const full = answerFor(snapshot, w.typeUrl, w.names);
+      const full = this.answers.answer(snapshot, w.typeUrl, w.names);
       if (!full || full.version === (w.held ? w.held.version : w.known)) return;
       w.fired = true;
       w.cb(w.held ? full.diffFrom(w.held) : full, full);

@@ -5,7 +5,6 @@ export {
   type NodeStatus,
   SnapshotCache,
   type SotwResponse,
-  sotwAnswer,
 } from './cache.js';
 export { encodedResource, makeResource, shortHash, versionOf, type XdsResource } from './resource.js';
 export { createXdsServer, type XdsServer, type XdsServerOptions } from './server.js';

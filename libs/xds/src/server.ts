@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createLogger, type Logger } from '@keel/runtime';
 import type { SnapshotCache } from './cache.js';
 import { onDeltaRequest } from './delta.js';
+import { ReplyFrames } from './frames.js';
 import {
   type ServerContext,
   type StreamInfo,
@@ -47,6 +48,10 @@ export interface XdsServer {
   /** Open streams and their per-type state. */
   streams(): StreamInfo[];
   stats(): XdsStats;
+  /** Bytes of framed SotW replies this server holds strongly (bounded; the rest are held weakly). */
+  framedBytesRetained(): number;
+  /** SotW replies this server has encoded and framed: once per reply, however many streams send it. */
+  framesEncoded(): number;
   /** Closes every open stream (UNAVAILABLE) and cancels its watches. */
   close(): void;
 }
@@ -58,6 +63,7 @@ type Kind = 'sotw' | 'delta';
 export function createXdsServer(options: XdsServerOptions): XdsServer {
   const ctx: ServerContext = {
     cache: options.cache,
+    frames: new ReplyFrames(),
     logger: options.logger ?? createLogger('xds'),
     callbacks: options.callbacks ?? {},
     sendTimeoutMs: options.sendTimeoutMs ?? 5000,
@@ -140,6 +146,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     },
     streams: () => [...open.values()].map((s) => s.info()),
     stats: () => ({ ...ctx.stats }),
+    framedBytesRetained: () => ctx.frames.bytesRetained(),
+    framesEncoded: () => ctx.frames.encoded(),
     close() {
       for (const s of [...open.values()]) s.fail(grpc.status.UNAVAILABLE, 'xds server closing');
     },

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@keel/runtime';
 import type { SnapshotCache } from './cache.js';
+import type { ReplyFrames } from './frames.js';
 import type { ErrorDetail, NodeInfo } from './wire.js';
 
 export interface NackInfo {
@@ -53,6 +54,8 @@ export interface XdsStats {
 /** What every stream shares with its server. */
 export interface ServerContext {
   cache: SnapshotCache;
+  /** The server's framed SotW replies: each framed once for all its streams. */
+  frames: ReplyFrames;
   logger: Logger;
   callbacks: XdsCallbacks;
   sendTimeoutMs: number;

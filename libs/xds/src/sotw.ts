@@ -1,5 +1,5 @@
 import { TypeUrl } from '@keel/proto';
-import { type Answer, type NameSet, PARTIAL_TYPES, Reply, sameOrNew } from './answer.js';
+import { type Answer, type NameSet, PARTIAL_TYPES, type Reply, sameOrNew } from './answer.js';
 import type { XdsResource } from './resource.js';
 import { type StreamSession, TypeState } from './session.js';
 import { type SotwRequest, withNonce } from './wire.js';
@@ -118,7 +118,7 @@ function onAnswer(
   }
   state.answered = full.version;
   if (WILDCARD_TYPES.has(r.typeUrl) && !state.wildcard) {
-    const composed = withHeld(state, r);
+    const composed = withHeld(s, state, r);
     if (composed === undefined) {
       // A new stream whose client holds resources of this type (it reported a version) while none of
       // the names it asks for exist: answering would tell it they were deleted. Wait for a change.
@@ -126,21 +126,22 @@ function onAnswer(
       return;
     }
     if (composed !== r) {
-      s.send(r.typeUrl, state, composed.version, composed.nonce, composed.resourceNames(), composed.framed());
+      const framed = s.ctx.frames.framed(composed);
+      s.send(r.typeUrl, state, composed.version, composed.nonce, composed.resourceNames(), framed);
       return;
     }
   }
   if (r.seq > state.lastSeq) {
     state.lastSeq = r.seq;
-    s.send(r.typeUrl, state, r.version, r.nonce, r.resourceNames(), r.framed());
+    s.send(r.typeUrl, state, r.version, r.nonce, r.resourceNames(), s.ctx.frames.framed(r));
     return;
   }
   const nonce = `${r.nonce}.${s.nextNonce()}`;
-  s.send(r.typeUrl, state, r.version, nonce, r.resourceNames(), withNonce(r.encoded(), nonce));
+  s.send(r.typeUrl, state, r.version, nonce, r.resourceNames(), withNonce(s.ctx.frames.body(r), nonce));
 }
 
 /** `r` plus the last sent version of every requested name it lacks; undefined to send nothing. */
-function withHeld(state: SotwTypeState, r: Reply): Reply | undefined {
+function withHeld(s: StreamSession<SotwTypeState>, state: SotwTypeState, r: Reply): Reply | undefined {
   state.sent ??= new Map();
   const sent = state.sent;
   const present = new Set(r.resourceNames());
@@ -154,7 +155,7 @@ function withHeld(state: SotwTypeState, r: Reply): Reply | undefined {
     const firstAnswer = state.versionSent === '' && state.clientVersion !== '';
     return firstAnswer && r.resources.length === 0 ? undefined : r;
   }
-  const reply = new Reply(r.typeUrl, `${r.version}.held`, [...r.resources, ...held]);
+  const reply = s.ctx.cache.reply(r.typeUrl, `${r.version}.held`, [...r.resources, ...held]);
   state.lastSeq = reply.seq;
   return reply;
 }

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TypeUrl, typed, XDS_ORDER } from '@keel/proto';
-import {
-  makeResource,
-  type NodeStatus,
-  Snapshot,
-  SnapshotCache,
-  type SotwResponse,
-  sotwAnswer,
-} from '../src/index.js';
+import { makeResource, type NodeStatus, Snapshot, SnapshotCache, type SotwResponse } from '../src/index.js';
 import { apiListener, edsCluster, endpoints, routeConfig } from './helpers.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -110,7 +103,8 @@ test('a snapshot on a base shares unchanged types; derived versions follow conte
     'order as given, later same names replace earlier ones',
   );
   assert.equal(derived.resources(TypeUrl.Cluster).get('c5'), own[2]);
-  const answer = (s: Snapshot) => sotwAnswer(s, TypeUrl.ClusterLoadAssignment, ['c1'], '');
+  const cache = new SnapshotCache();
+  const answer = (s: Snapshot) => cache.sotwAnswer(s, TypeUrl.ClusterLoadAssignment, ['c1'], '');
   assert.equal(answer(derived), answer(base), 'answers of a shared type are shared');
 });
 
@@ -141,7 +135,8 @@ test('a composed snapshot takes each type from its source: same resources, versi
   }
   assert.deepEqual(c.types().sort(), [...XDS_ORDER].sort());
   assert.deepEqual(c.consistent(), [`${TypeUrl.ClusterLoadAssignment}/c2`], 'checked like any snapshot');
-  const answer = (s: Snapshot) => sotwAnswer(s, TypeUrl.Cluster, [], '');
+  const cache = new SnapshotCache();
+  const answer = (s: Snapshot) => cache.sotwAnswer(s, TypeUrl.Cluster, [], '');
   assert.equal(answer(c), answer(a), 'answers are shared with the source');
   const partial = Snapshot.compose([[TypeUrl.Cluster, a]]);
   assert.deepEqual(partial.types(), [TypeUrl.Cluster], 'types not named are not served');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lookupType, TypeUrl } from '@keel/proto';
-import { framedBytesRetained, Reply } from '../src/answer.js';
+import { Answers } from '../src/answer.js';
+import { ReplyFrames } from '../src/frames.js';
 import { appendRepeated, makeResource } from '../src/index.js';
 import { encodeSotwBody, Framed, framedSotw, withNonce, writeFramedAsIs } from '../src/wire.js';
 import { edsCluster } from './helpers.js';
@@ -46,14 +47,28 @@ test('writeFramedAsIs passes Framed bytes through the call framing step and leav
 test('framed replies: bytes are held strongly only up to a bound, and a reply frames the same bytes again', () => {
   const big = (i: number) =>
     makeResource(TypeUrl.Cluster, `c${i}`, { name: `c${i}`, alt_stat_name: 'x'.repeat(1024 * 1024) });
-  const replies = Array.from({ length: 48 }, (_, i) => new Reply(TypeUrl.Cluster, `v${i}`, [big(i)]));
-  const first = Buffer.from(replies[0]!.framed().bytes);
-  for (const r of replies) r.framed();
-  const retained = framedBytesRetained();
+  const answers = new Answers();
+  const frames = new ReplyFrames();
+  const replies = Array.from({ length: 48 }, (_, i) => answers.reply(TypeUrl.Cluster, `v${i}`, [big(i)]));
+  const first = Buffer.from(frames.framed(replies[0]!).bytes);
+  assert.equal(frames.framed(replies[0]!), frames.framed(replies[0]!), 'one frame while it is held');
+  assert.equal(frames.encoded(), 1);
+  for (const r of replies) frames.framed(r);
+  const retained = frames.bytesRetained();
   assert.ok(retained <= 33 * 1024 * 1024, `${retained} bytes retained`);
   assert.ok(retained >= 30 * 1024 * 1024, 'recent replies stay held');
-  assert.deepEqual(Buffer.from(replies[0]!.framed().bytes), first, 'same bytes when framed again');
-  assert.deepEqual(replies[0]!.encoded(), first.subarray(5, 5 + replies[0]!.encoded().length));
+  assert.deepEqual(Buffer.from(frames.framed(replies[0]!).bytes), first, 'same bytes when framed again');
+  const body = frames.body(replies[0]!);
+  assert.deepEqual(body, first.subarray(5, 5 + body.length));
+  assert.deepEqual(
+    withNonce(body, replies[0]!.nonce),
+    first.subarray(5),
+    'the body plus the reply nonce is the framed message',
+  );
+  const other = new ReplyFrames();
+  assert.equal(other.bytesRetained(), 0, 'another server holds nothing of these');
+  assert.notEqual(other.framed(replies[1]!), frames.framed(replies[1]!), 'each server frames for itself');
+  assert.deepEqual(other.framed(replies[1]!).bytes, frames.framed(replies[1]!).bytes);
 });
 
 test('appendRepeated: a message plus encoded entries decodes as the message with those entries', () => {
