@@ -52,6 +52,11 @@ export interface XdsServer {
   framedBytesRetained(): number;
   /** SotW replies this server has encoded and framed: once per reply, however many streams send it. */
   framesEncoded(): number;
+  /**
+   * Resolves once every response written so far on the open streams of node key `key` has flushed (or its
+   * stream closed); at once when there is nothing in flight. What a push throttle waits on.
+   */
+  drained(key: string): Promise<void>;
   /** Closes every open stream (UNAVAILABLE) and cancels its watches. */
   close(): void;
 }
@@ -71,10 +76,15 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   };
   const nodeKey = options.nodeKey ?? ((n: NodeInfo) => n.id);
   const open = new Map<string, StreamSession<any>>();
+  /** Open streams by node key. */
+  const byNode = new Map<string, Set<StreamSession<any>>>();
   let counter = 0;
 
   const onClosed = (s: StreamSession<any>) => {
     open.delete(s.id);
+    const same = byNode.get(s.nodeKey);
+    same?.delete(s);
+    if (same?.size === 0) byNode.delete(s.nodeKey);
     ctx.callbacks.onStreamClose?.(s.info());
   };
 
@@ -97,6 +107,12 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
           const id = `${req.node.id}-${counter}`;
           session = new StreamSession(id, kind, req.node, nodeKey(req.node), ctx, call, onClosed);
           open.set(id, session);
+          let same = byNode.get(session.nodeKey);
+          if (!same) {
+            same = new Set();
+            byNode.set(session.nodeKey, same);
+          }
+          same.add(session);
           ctx.stats.streamsOpened += 1;
           ctx.callbacks.onStreamOpen?.(session.info());
         }
@@ -148,6 +164,12 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     stats: () => ({ ...ctx.stats }),
     framedBytesRetained: () => ctx.frames.bytesRetained(),
     framesEncoded: () => ctx.frames.encoded(),
+    drained(key) {
+      const streams = byNode.get(key);
+      if (!streams) return Promise.resolve();
+      if (streams.size === 1) return streams.values().next().value!.whenFlushed();
+      return Promise.all([...streams].map((s) => s.whenFlushed())).then(() => undefined);
+    },
     close() {
       for (const s of [...open.values()]) s.fail(grpc.status.UNAVAILABLE, 'xds server closing');
     },

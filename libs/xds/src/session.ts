@@ -89,6 +89,8 @@ export class StreamSession<S extends TypeState = TypeState> {
   private closed = false;
   private drainTimer?: NodeJS.Timeout;
   private unflushed = 0;
+  /** Resolvers waiting for every write to flush (see whenFlushed). */
+  private waiters: Array<() => void> = [];
 
   constructor(
     readonly id: string,
@@ -154,13 +156,25 @@ export class StreamSession<S extends TypeState = TypeState> {
     this.ctx.callbacks.onResponse?.(this.info(), typeUrl, version, nonce, names);
   }
 
+  /** Resolves once every write so far has flushed, or the stream closed (at once when none is pending). */
+  whenFlushed(): Promise<void> {
+    if (this.unflushed === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w();
+  }
+
   private flushed(): void {
     this.unflushed -= 1;
     clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
     if (this.unflushed > 0 && !this.closed) {
       this.drainTimer = setTimeout(() => this.sendTimedOut(), this.ctx.sendTimeoutMs);
-    }
+    } else if (this.unflushed <= 0) this.release();
   }
 
   private sendTimedOut(): void {
@@ -185,6 +199,7 @@ export class StreamSession<S extends TypeState = TypeState> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.drainTimer);
+    this.release();
     for (const s of this.types.values()) s.cancel?.();
     this.onClosed(this);
   }

@@ -71,8 +71,13 @@ export interface ProxyPusherOptions {
   cache: SnapshotCache;
   logger: Logger;
   metrics: PilotMetrics;
-  /** setSnapshot calls between event-loop yields (PILOT_PUSH_THROTTLE). */
+  /**
+   * PILOT_PUSH_THROTTLE: proxies a push has responses in flight to at once (with `drained`); without
+   * `drained`, snapshots set between event-loop yields.
+   */
   throttle: number;
+  /** Resolves once a node's responses written so far have flushed (XdsServer.drained). */
+  drained?: (nodeId: string) => Promise<void>;
   /** Called when a build's repaired/left-out parts (Envoy-rules check) differ from the last build of its key. */
   onRejected?: (key: string, rejected: readonly EnvoyRuleRejection[]) => void;
   /** Called with what a full build served a proxyless client in a weaker form (model/client.ts). */
@@ -206,7 +211,7 @@ export class ProxyPusher {
 
   /**
    * Publishes `push` to every connected proxy: a full rebuild, or only endpoints of `req.edsHosts`.
-   * Each proxy's snapshot is set as soon as it is built; the loop yields every `throttle` proxies.
+   * Each proxy's snapshot is set as soon as it is built, with at most `throttle` proxies' writes in flight.
    */
   async push(push: PushContext, req: PushRequest): Promise<PushStatus> {
     const started = performance.now();
@@ -226,15 +231,24 @@ export class ProxyPusher {
     const byKey = (a: ConnectedProxy, b: ConnectedProxy) =>
       (a.key ?? '') < (b.key ?? '') ? -1 : (a.key ?? '') > (b.key ?? '') ? 1 : 0;
     let group: string | undefined;
+    // Proxies with responses still being written (Istio's push throttle): at most `throttle` at once. The
+    // next proxy's build runs before waiting for a slot, so building overlaps the writes in flight.
+    const { drained, throttle } = this.opts;
+    const inFlight = new Set<Promise<void>>();
     for (const entry of [...this.proxies.values()].sort(byKey)) {
       if (this.proxies.get(entry.nodeId) !== entry || entry.builtFor === push) continue;
       if (published > 0 && entry.key !== group) await yieldLoop();
       group = entry.key;
       const snapshot = this.buildFor(entry, push, target);
       if (!snapshot) continue;
+      while (drained && inFlight.size >= throttle) await Promise.race(inFlight);
+      if (push !== this.current) break; // a newer push took over while this one waited
       this.publish(entry, snapshot, req.start);
       published += 1;
-      if (published % this.opts.throttle === 0) await yieldLoop();
+      if (drained) {
+        const done: Promise<void> = drained(entry.nodeId).then(() => void inFlight.delete(done));
+        inFlight.add(done);
+      } else if (published % throttle === 0) await yieldLoop();
     }
     target.previous = undefined;
     const builds = [...target.builds.values(), ...target.scopes.values()];

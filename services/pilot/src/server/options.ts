@@ -48,7 +48,7 @@ export const pilotFlags = defineFlags({
     type: 'number',
     env: 'PILOT_PUSH_THROTTLE',
     default: 100,
-    help: 'Proxies updated between event-loop yields',
+    help: 'Proxies a push has responses in flight to at once',
   },
   'send-timeout': { type: 'duration', default: '5s', help: 'Close a stream whose response does not drain' },
   'pod-name': { type: 'string', env: 'POD_NAME', help: 'Replica id in events (default hostname-pid)' },

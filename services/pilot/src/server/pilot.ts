@@ -52,7 +52,7 @@ export interface PilotOptions {
   debounceAfterMs?: number;
   /** PILOT_DEBOUNCE_MAX (10 s). */
   debounceMaxMs?: number;
-  /** PILOT_PUSH_THROTTLE (100): snapshots set between event-loop yields. */
+  /** PILOT_PUSH_THROTTLE (100): proxies a push has responses in flight to at once. */
   pushThrottle?: number;
   /** A response that does not drain within this closes its stream (5000). */
   sendTimeoutMs?: number;
@@ -115,6 +115,7 @@ export function createPilot(options: PilotOptions): Pilot {
     logger: log,
     metrics,
     throttle: options.pushThrottle ?? 100,
+    drained: (nodeId) => xds.drained(nodeId),
     onRejected: (key, rejected) => reportRejected(key, rejected),
     onDegraded: (list) => degradations.observe(list),
   });
