@@ -1,4 +1,11 @@
 export {
+  type DebounceOptions,
+  Debouncer,
+  type DebounceStats,
+  realTimers,
+  type Timers,
+} from './debounce.js';
+export {
   checkIstioDuration,
   formatProtoDuration,
   type Nanos,

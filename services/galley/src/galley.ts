@@ -22,13 +22,13 @@ import { certDirFiles, type MtlsServer, mtlsServerCredentials } from '@keel/pki'
 import {
   capText,
   createMonitoringServer,
+  Debouncer,
   type Logger,
   newRegistry,
   type Tracing,
   watchTlsFiles,
 } from '@keel/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Debouncer } from './debounce.js';
 import { Ingestor, type IngestReporter } from './ingest.js';
 import { galleyMetrics } from './metrics.js';
 import { buildSnapshot } from './snapshot.js';
@@ -139,15 +139,18 @@ export function createGalley(opts: GalleyOptions): Galley {
     events.emit('snapshot', snap.version);
     log.info({ version: snap.version, resources: store.size() }, 'snapshot published');
   };
-  const debouncer = new Debouncer(opts.debounceQuietMs ?? 500, opts.debounceMaxMs ?? 1000, () => {
-    metrics.quiesceReached.inc(debouncer.stats.quiesceReached - quiesceSeen);
-    metrics.maxReached.inc(debouncer.stats.maxReached - maxSeen);
-    quiesceSeen = debouncer.stats.quiesceReached;
-    maxSeen = debouncer.stats.maxReached;
-    publish();
+  // Galley's snapshot strategy: 500 ms quiet, 1 s at most; events carry no value.
+  const debouncer = new Debouncer<void>({
+    quietMs: opts.debounceQuietMs ?? 500,
+    maxMs: opts.debounceMaxMs ?? 1000,
+    run: publish,
+    onError: (err) => log.error({ err }, 'snapshot publish failed'),
+    onStat: (stat) => {
+      if (stat === 'quiesceReached') metrics.quiesceReached.inc();
+      else if (stat === 'maxReached') metrics.maxReached.inc();
+      else metrics.timerResets.inc();
+    },
   });
-  let quiesceSeen = 0;
-  let maxSeen = 0;
   store.onChange(() => {
     metrics.onChange.inc();
     if (isReady) debouncer.trigger();
@@ -335,7 +338,7 @@ export function createGalley(opts: GalleyOptions): Galley {
       return addresses;
     },
     async stop() {
-      debouncer.cancel();
+      await debouncer.stop();
       dirWatcher?.close();
       meshWatch?.close();
       kubeSource?.stop();

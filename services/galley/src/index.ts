@@ -1,4 +1,3 @@
-export { Debouncer, type DebounceStats, realTimers, type Timers } from './debounce.js';
 export {
   createGalley,
   type Galley,

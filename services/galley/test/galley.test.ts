@@ -160,6 +160,48 @@ describe('galley in file mode (real MCP sink, real nats-server)', () => {
     await bus.close();
   });
 
+  it('counts the snapshot strategy: a file of two resources resets the quiet period once and publishes after it', async () => {
+    const counter = (text: string, name: string): number => {
+      const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+      assert.ok(m, `${name} exported`);
+      return Number(m[1]);
+    };
+    const scrape = async () => (await fetch(`http://127.0.0.1:${monitoring}/metrics`)).text();
+    const before = await scrape();
+    const rec = recordingSink(address, [VS]);
+    rec.sink.start();
+    await withTimeout(rec.sink.whenSynced(), 5000, 'sink sync');
+    try {
+      await writeFile(
+        join(dir.path, 'pair.yaml'),
+        `${vs('pair-a', 'details')}---\n${vs('pair-b', 'ratings')}`,
+      );
+      await rec.waitUpdate(
+        (u) =>
+          ['default/pair-a', 'default/pair-b'].every((n) => u.resources.some((r) => r.metadata.name === n)),
+        5000,
+        'the pair reaches the sink',
+      );
+      const after = await scrape();
+      const delta = (name: string) => counter(after, name) - counter(before, name);
+      // Both resources change the store; the second arrives while the first is unfired: a reset.
+      assert.ok(delta('galley_runtime_strategy_on_change_total') >= 2);
+      assert.ok(delta('galley_runtime_strategy_timer_resets_total') >= 1);
+      const quiesced = delta('galley_runtime_strategy_timer_quiesce_reached_total');
+      assert.ok(quiesced >= 1);
+      assert.equal(delta('galley_runtime_strategy_timer_max_time_reached_total'), 0);
+      assert.equal(delta('galley_runtime_processor_snapshots_published_total'), quiesced);
+      await rm(join(dir.path, 'pair.yaml'));
+      await rec.waitUpdate(
+        (u) => !u.resources.some((r) => r.metadata.name === 'default/pair-a'),
+        5000,
+        'pair removed',
+      );
+    } finally {
+      await rec.sink.stop();
+    }
+  });
+
   it('records a sink NACK', async () => {
     const nacked = new Promise<McpNackEvent>((resolve) => {
       const on = (e: McpNackEvent) => {

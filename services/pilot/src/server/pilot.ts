@@ -19,7 +19,7 @@ import { DegradationReporter } from '../model/client.js';
 import { buildPushContext } from '../model/push-context.js';
 import { InternTable } from '../model/push-memo.js';
 import { type NextContext, nextPushContext } from '../push/context.js';
-import { PushDebouncer } from '../push/debounce.js';
+import { createPushDebouncer } from '../push/debounce.js';
 import { ProxyPusher, type PushStatus } from '../push/pusher.js';
 import { ConfigStore, meshViewOf, type PushRequest, pilotCollections } from './config-store.js';
 import { configDumpReply, type DebugContext, proxyStatuses, registerDebugRoutes } from './debug.js';
@@ -180,7 +180,7 @@ export function createPilot(options: PilotOptions): Pilot {
     events.emit('push', status);
     if (!wasReady && ready()) events.emit('ready');
   }
-  const debouncer = new PushDebouncer({
+  const debouncer = createPushDebouncer({
     afterMs: options.debounceAfterMs ?? 100,
     maxMs: options.debounceMaxMs ?? 10_000,
     run: runPush,
@@ -210,10 +210,10 @@ export function createPilot(options: PilotOptions): Pilot {
       const r = store.apply(update);
       if (!r.ok) throw new Error(r.errors);
       metrics.inboundUpdates.inc({ type: r.value.type });
-      if (sink.synced()) debouncer.request(r.value.request);
+      if (sink.synced()) debouncer.trigger(r.value.request);
     },
   });
-  sink.on('synced', () => debouncer.requestNow(fullPush()));
+  sink.on('synced', () => debouncer.triggerNow(fullPush()));
   sink.on('connected', () => log.info({ address: options.mcpAddress }, 'MCP source connected'));
   sink.on('disconnected', () => log.warn({ address: options.mcpAddress }, 'MCP source disconnected'));
   const ready = () => sink.synced() && firstPush;
@@ -295,7 +295,7 @@ export function createPilot(options: PilotOptions): Pilot {
     pusher,
     store,
     ready,
-    triggerPush: () => debouncer.requestNow(fullPush()),
+    triggerPush: () => debouncer.triggerNow(fullPush()),
   };
   const httpServer = (port: number, what: string): MonitoringServer =>
     createMonitoringServer({
