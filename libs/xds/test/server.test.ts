@@ -112,7 +112,7 @@ test('undecodable request bytes fail that call only; the server keeps serving', 
   good.call.end();
 });
 
-test('a stream whose writes stop draining is closed after sendTimeoutMs; others are served', async () => {
+test('a stream whose writes stop draining is closed after sendTimeoutMs; others are served; drained() follows the writes', async () => {
   // About 3 MB of routes: far beyond what an unread HTTP/2 stream window accepts.
   const domains = Array.from({ length: 30000 }, (_, i) => `host-${i}.example.svc.cluster.local`);
   const big = makeResource(TypeUrl.RouteConfiguration, 'big', {
@@ -122,6 +122,7 @@ test('a stream whose writes stop draining is closed after sendTimeoutMs; others 
   h.cache.setSnapshot('stuck', new Snapshot([big]));
   h.cache.setSnapshot('healthy', new Snapshot([routeConfig('small', 'c1')]));
   const closed = waitEvent(h.events, 'close', (s: any) => s.node.id === 'stuck');
+  const stuckResponded = waitEvent(h.events, 'response', (s: any) => s.node.id === 'stuck');
   const stuck = stuckClient(h.address, {
     node: { id: 'stuck' },
     type_url: TypeUrl.RouteConfiguration,
@@ -132,7 +133,15 @@ test('a stream whose writes stop draining is closed after sendTimeoutMs; others 
   const healthy = new CallQueue<Response>(ads.StreamAggregatedResources());
   healthy.write({ node: { id: 'healthy' }, type_url: TypeUrl.RouteConfiguration, resource_names: ['small'] });
   assert.equal((await healthy.next()).type_url, TypeUrl.RouteConfiguration);
+  await h.xds.drained('healthy');
+  await h.xds.drained('nobody'); // no stream: at once
 
+  // The stuck stream's response cannot flush: drained() stays pending until the send timeout closes it.
+  await stuckResponded;
+  const stuckDrained = h.xds.drained('stuck').then(() => h.xds.streams().map((x) => x.node.id));
+  const turn = new Promise((resolve) => setImmediate(() => resolve('pending')));
+  assert.equal(await Promise.race([stuckDrained, turn]), 'pending');
+  assert.deepEqual(await stuckDrained, ['healthy'], 'drained() resolved when the stuck stream closed');
   await closed;
   assert.equal(h.xds.stats().writeTimeouts, 1);
   assert.deepEqual(

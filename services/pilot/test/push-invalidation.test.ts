@@ -337,3 +337,50 @@ describe('endpoints-only push context', () => {
     assert.deepEqual([...eds.endpointsByHost], [...reviews.push.endpointsByHost]);
   });
 });
+
+describe('push throttle (PILOT_PUSH_THROTTLE)', () => {
+  it('at most `throttle` proxies have responses in flight; the next is set when one drains', async () => {
+    const cache = new SnapshotCache();
+    const waiting: Array<{ node: string; done: () => void }> = [];
+    let called: (() => void) | undefined;
+    const p = new ProxyPusher({
+      cache,
+      logger: silentLogger,
+      metrics: pilotMetrics(newRegistry('pilot', 'test'), 'test'),
+      throttle: 2,
+      drained: (node) =>
+        new Promise<void>((done) => {
+          waiting.push({ node, done });
+          called?.();
+        }),
+    });
+    for (const n of NODES) p.connect(n);
+    assert.ok(NODES.length >= 4, `${NODES.length} proxies`);
+    const calls = (n: number) =>
+      new Promise<void>((resolve) => {
+        called = () => waiting.length >= n && resolve();
+        called();
+      });
+    const set = () => NODES.filter((n) => cache.getSnapshot(n.id) !== undefined).map((n) => n.id);
+    const turns = async (k: number) => {
+      for (let i = 0; i < k; i++) await new Promise((r) => setImmediate(r));
+    };
+    const pushed = p.push(pushOf(BASE, 1).push, full([]));
+    await calls(2);
+    await turns(5);
+    assert.equal(set().length, 2, 'two proxies in flight, the third waits');
+    assert.deepEqual(set().sort(), waiting.map((w) => w.node).sort());
+    waiting[0]!.done();
+    await calls(3);
+    await turns(5);
+    assert.equal(set().length, 3, 'one drained: one more is set');
+    // Drain everything as it comes: the push finishes with every proxy set.
+    called = () => {
+      for (const w of waiting) w.done();
+    };
+    called();
+    const status = await pushed;
+    assert.equal(status.proxies, NODES.length);
+    assert.equal(set().length, NODES.length);
+  });
+});
