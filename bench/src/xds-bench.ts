@@ -164,9 +164,11 @@ async function soak(
     at.push((nowMs() - t0) / 60_000);
     rss.push(rssBytes(target.pid) / (1024 * 1024));
     heap.push(((await target.heapBytes?.().catch(() => Number.NaN)) ?? Number.NaN) / (1024 * 1024));
+    const external = ((await target.externalBytes?.().catch(() => Number.NaN)) ?? Number.NaN) / (1024 * 1024);
     ctx.log(
       `${target.label} soak ${at.at(-1)!.toFixed(1)} min: ${['weight', 'endpoint', 'no-op'][kind]} change; ` +
-        `RSS ${rss.at(-1)!.toFixed(0)} MB, heap ${heap.at(-1)!.toFixed(0)} MB, lost streams ${load.streamStats().lost}`,
+        `RSS ${rss.at(-1)!.toFixed(0)} MB, heap ${heap.at(-1)!.toFixed(0)} MB, external ${external.toFixed(0)} MB, ` +
+        `lost streams ${load.streamStats().lost}`,
     );
     await sleep(Math.max(0, 10_000 - (nowMs() - started)));
   }

@@ -23,6 +23,8 @@ export interface XdsTarget {
   nextPush?(): Promise<Record<string, unknown>>;
   /** Used V8 heap, bytes, from the server's /metrics (when it has a monitoring port). */
   heapBytes?(): Promise<number>;
+  /** Memory of Buffers and other objects outside the V8 heap, bytes, from /metrics. */
+  externalBytes?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,13 @@ async function mcpSynced(mcp: McpSource, timeoutMs: number): Promise<void> {
   }
 }
 
+/** One unlabelled sample of `name` from a /metrics page. */
+async function metric(port: number, name: string): Promise<number | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(await res.text());
+  return m ? Number(m[1]) : undefined;
+}
+
 /** A real Pilot process fed by an MCP source in this process serving the generated mesh. */
 export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<XdsTarget> {
   const config = new MeshConfigStore(generateMesh(spec));
@@ -136,9 +145,10 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
     noopChange: () => config.publish(mcp),
     nextPush: () => pilot.next('push done', sizesTimeout),
     async heapBytes() {
-      const res = await fetch(`http://127.0.0.1:${pilot.ready.monitoringPort}/metrics`);
-      const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(await res.text());
-      return m ? Number(m[1]) : Number.NaN;
+      return (await metric(Number(pilot.ready.monitoringPort), 'nodejs_heap_size_used_bytes')) ?? Number.NaN;
+    },
+    async externalBytes() {
+      return (await metric(Number(pilot.ready.monitoringPort), 'nodejs_external_memory_bytes')) ?? Number.NaN;
     },
     async stop() {
       await pilot.stop();
