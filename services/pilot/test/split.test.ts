@@ -114,6 +114,31 @@ describe('scope split', () => {
     assert.notEqual(routes('reviews-v2'), routes('reviews-v1'));
   });
 
+  it('scopes with equal clusters and endpoints share one object and one encoding of each (interned)', () => {
+    const memo = new InternTable();
+    const { push, proxies } = bookinfo([], [SOURCE_LABELS_VS], memo);
+    const find = (name: string) => proxies.find((p) => p.id.includes(name))!;
+    const [v1, v2] = [find('reviews-v1'), find('reviews-v2')];
+    const a = scopeBuild(push, v1, sharedKey(push, v1));
+    const b = scopeBuild(push, v2, sharedKey(push, v2));
+    assert.notEqual(a.key, b.key, 'two scopes');
+    assert.ok(a.resources.clusters.length > 3);
+    assert.deepEqual(a.resources.clusters, b.resources.clusters);
+    a.resources.clusters.forEach((c, i) =>
+      assert.equal(c, b.resources.clusters[i], `cluster ${String(c.name)}`),
+    );
+    a.resources.endpoints.forEach((e, i) => assert.equal(e, b.resources.endpoints[i]));
+    for (const c of a.resources.clusters) assert.equal(a.xdsOf.get(c), b.xdsOf.get(c), 'encoded once');
+    // Without the memo each scope holds its own (equal) objects.
+    const plain = bookinfo([], [SOURCE_LABELS_VS]);
+    const p1 = plain.proxies.find((p) => p.id.includes('reviews-v1'))!;
+    const p2 = plain.proxies.find((p) => p.id.includes('reviews-v2'))!;
+    const c = scopeBuild(plain.push, p1, sharedKey(plain.push, p1));
+    const d = scopeBuild(plain.push, p2, sharedKey(plain.push, p2));
+    assert.notEqual(c.resources.clusters[0], d.resources.clusters[0]);
+    assert.deepEqual(c.resources.clusters, a.resources.clusters, 'interning changes no content');
+  });
+
   it('proxies of one scope reuse the encoded shared resources; their own inbound resources differ', () => {
     const { push, proxies } = bookinfo([]);
     const [a, b] = proxies;

@@ -307,14 +307,45 @@ function encodeReusing(
   const xds: XdsResource[] = [];
   for (const body of list) {
     const name = String(body[key]);
-    const fresh = toResource(typeUrl, name, body, vhosts);
     const old = prev?.get(name);
-    const same = old !== undefined && Buffer.from(old.encoded).equals(fresh.encoded);
+    if (old?.body === body) {
+      // The same object (kept or interned): its encoding cannot have changed.
+      bodies.push(body);
+      xds.push(old);
+      continue;
+    }
+    const fresh = encodedBodies.get(body) ?? toResource(typeUrl, name, body, vhosts);
+    if (typeUrl !== TypeUrl.RouteConfiguration) encodedBodies.set(body, fresh);
+    const same = old !== undefined && bytesEqual(old.encoded, fresh.encoded);
     const chosen = same ? old : fresh;
     bodies.push(chosen.body as Body);
     xds.push(chosen);
   }
   return { bodies, xds };
+}
+
+/** Equal bytes, compared in place (Buffer.from of a Uint8Array would copy it). */
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/**
+ * Encodings by body object: a cluster or endpoint body interned in the push memo (see `internBodies`) is
+ * encoded once, however many scopes and pushes hold it.
+ */
+const encodedBodies = new WeakMap<object, XdsResource>();
+
+/**
+ * Clusters and endpoint assignments equal in content become one object (interned by their JSON in the push
+ * memo): scopes of different namespaces mostly generate the same ones, and each distinct one is then held
+ * and encoded once instead of once per scope.
+ */
+function internBodies(push: PushContext, kind: string, list: Body[]): Body[] {
+  if (!push.memo) return list;
+  const intern = push.memo.group(`body\n${kind}`);
+  return list.map((b) => intern(JSON.stringify(b), () => b));
 }
 
 const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
@@ -367,11 +398,15 @@ export function scopeBuild(
     encodeReusing(t, list, field, prev?.snapshot.resources(t), vhosts);
   const c = kept
     ? { bodies: kept.resources.clusters, xds: kept.resources.clusters.map((b) => kept.xdsOf.get(b)!) }
-    : enc(TypeUrl.Cluster, generated.clusters, 'name');
+    : enc(TypeUrl.Cluster, internBodies(push, 'cluster', generated.clusters), 'name');
   const l = enc(TypeUrl.Listener, generated.listeners, 'name');
   const e = kept
     ? { bodies: kept.resources.endpoints, xds: kept.endpoints }
-    : enc(TypeUrl.ClusterLoadAssignment, generated.endpoints, 'cluster_name');
+    : enc(
+        TypeUrl.ClusterLoadAssignment,
+        internBodies(push, 'endpoints', generated.endpoints),
+        'cluster_name',
+      );
   const r = enc(TypeUrl.RouteConfiguration, generated.routes, 'name');
   const resources: ProxyResources = {
     clusters: c.bodies,

@@ -219,8 +219,12 @@ export class ProxyPusher {
     const inputs = ownInputs(push);
     const target: BuildTarget = newTarget(req.full && inputs === this.inputs, routesOnly(req));
     this.inputs = inputs;
-    this.vhosts.rotate();
-    push.memo?.rotate();
+    // Generations turn over on full pushes only: an EDS-only push builds no routes, and turning over on it
+    // would drop what the next full push is about to ask for again.
+    if (req.full) {
+      this.vhosts.rotate();
+      push.memo?.rotate();
+    }
     target.previous = previous.scopes;
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
