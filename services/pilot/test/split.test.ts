@@ -124,10 +124,9 @@ describe('scope split', () => {
     assert.notEqual(a.key, b.key, 'two scopes');
     assert.ok(a.resources.clusters.length > 3);
     assert.deepEqual(a.resources.clusters, b.resources.clusters);
-    a.resources.clusters.forEach((c, i) =>
-      assert.equal(c, b.resources.clusters[i], `cluster ${String(c.name)}`),
-    );
-    a.resources.endpoints.forEach((e, i) => assert.equal(e, b.resources.endpoints[i]));
+    for (const [i, c] of a.resources.clusters.entries())
+      assert.equal(c, b.resources.clusters[i], `cluster ${String(c.name)}`);
+    for (const [i, e] of a.resources.endpoints.entries()) assert.equal(e, b.resources.endpoints[i]);
     for (const c of a.resources.clusters) assert.equal(a.xdsOf.get(c), b.xdsOf.get(c), 'encoded once');
     // Without the memo each scope holds its own (equal) objects.
     const plain = bookinfo([], [SOURCE_LABELS_VS]);
