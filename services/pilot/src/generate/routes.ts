@@ -38,10 +38,61 @@ export function routablePort(p: ServicePort): boolean {
 export function servicesOnPort(services: readonly Service[], port: number): Map<string, Service> {
   const out = new Map<string, Service>();
   for (const s of services) {
-    const p = s.ports.find((sp) => sp.port === port);
-    if (p) out.set(s.hostname, { ...s, ports: [p] });
+    const view = portView(s, port);
+    if (view) out.set(s.hostname, view);
   }
   return out;
+}
+
+/** `s` reduced to `port`, one object per service and port (every scope and push asks for the same ones). */
+const portViews = new WeakMap<Service, Map<number, Service | null>>();
+
+/** `host:port` of a port view, one string per view (a string built again would be hashed again). */
+const viewNames = new WeakMap<Service, string>();
+
+function hostNameOf(view: Service): string {
+  let name = viewNames.get(view);
+  if (name === undefined) {
+    name = virtualHostName(view.hostname, view.ports[0]!.port);
+    viewNames.set(view, name);
+  }
+  return name;
+}
+
+function portView(s: Service, port: number): Service | undefined {
+  let views = portViews.get(s);
+  if (!views) {
+    views = new Map();
+    portViews.set(s, views);
+  }
+  let view = views.get(port);
+  if (view === undefined) {
+    const p = s.ports.find((sp) => sp.port === port);
+    view = p ? { ...s, ports: [p] } : null;
+    views.set(port, view);
+  }
+  return view ?? undefined;
+}
+
+/**
+ * Rank of every service's virtual host name on `port` in the collator's order, per service list: a scope's
+ * hosts are then sorted by number, the collator only meeting names of hosts that are not services.
+ */
+const nameRanks = new WeakMap<readonly Service[], Map<number, Map<string, number>>>();
+
+function rankOf(services: readonly Service[], port: number): Map<string, number> {
+  let byPort = nameRanks.get(services);
+  if (!byPort) {
+    byPort = new Map();
+    nameRanks.set(services, byPort);
+  }
+  let ranks = byPort.get(port);
+  if (!ranks) {
+    const names = services.map((s) => virtualHostName(s.hostname, port)).sort(collator.compare);
+    ranks = new Map(names.map((n, i) => [n, i]));
+    byPort.set(port, ranks);
+  }
+  return ranks;
 }
 
 interface Wrapper {
@@ -96,7 +147,7 @@ function vsWrapper(vs: VirtualService, index: HostIndex, ctx: RouteContext): Wra
 
 /** The virtual host of a service on `port` that no VirtualService routes (read: hostname, address, port, DNS domain). */
 function defaultVirtualHost(s: Service, port: number, dnsDomain: string): EnvoyObject {
-  const name = virtualHostName(s.hostname, port);
+  const name = hostNameOf(s);
   return {
     name,
     domains: virtualHostDomains(s, port, dnsDomain),
@@ -160,7 +211,7 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
       byName.set(name, intern ? intern(`host\n${name}`, make) : make());
     }
     for (const s of w.services) {
-      const name = virtualHostName(s.hostname, port);
+      const name = hostNameOf(s);
       if (byName.has(name)) continue;
       const make = () => ({ name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes });
       byName.set(name, intern ? internHost(intern, s, make) : make());
@@ -171,12 +222,17 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
   // the Envoy-rules check and the RouteConfiguration encoder then skip by identity.
   const intern = memo?.group(`default\n${port}\n${proxy.dnsDomain}`);
   for (const s of registry.values()) {
-    const name = virtualHostName(s.hostname, port);
+    const name = hostNameOf(s);
     if (byName.has(name) || !routablePort(s.ports[0]!)) continue;
     const make = () => defaultVirtualHost(s, port, proxy.dnsDomain);
     byName.set(name, intern ? internHost(intern, s, make) : make());
   }
-  return [...byName.values()].sort((a, b) => collator.compare(String(a.name), String(b.name)));
+  const ranks = rankOf(push.services, port);
+  return [...byName.values()].sort((a, b) => {
+    const ra = ranks.get(a.name as string);
+    const rb = ranks.get(b.name as string);
+    return ra !== undefined && rb !== undefined ? ra - rb : collator.compare(String(a.name), String(b.name));
+  });
 }
 
 /** True when outbound traffic to unknown hosts is allowed for this proxy (a Sidecar overrides the mesh). */

@@ -238,20 +238,27 @@ export class ProxyPusher {
     // Proxies with responses still being written (Istio's push throttle): at most `throttle` at once. The
     // next proxy's build runs before waiting for a slot, so building overlaps the writes in flight.
     const { drained, throttle } = this.opts;
-    const inFlight = new Set<Promise<void>>();
+    let inFlight = 0;
+    let slotFreed: (() => void) | undefined;
+    const settled = () => {
+      inFlight -= 1;
+      const wake = slotFreed;
+      slotFreed = undefined;
+      wake?.();
+    };
     for (const entry of [...this.proxies.values()].sort(byKey)) {
       if (this.proxies.get(entry.nodeId) !== entry || entry.builtFor === push) continue;
       if (published > 0 && entry.key !== group) await yieldLoop();
       group = entry.key;
       const snapshot = this.buildFor(entry, push, target);
       if (!snapshot) continue;
-      while (drained && inFlight.size >= throttle) await Promise.race(inFlight);
+      while (drained && inFlight >= throttle) await new Promise<void>((resolve) => (slotFreed = resolve));
       if (push !== this.current) break; // a newer push took over while this one waited
       this.publish(entry, snapshot, req.start);
       published += 1;
       if (drained) {
-        const done: Promise<void> = drained(entry.nodeId).then(() => void inFlight.delete(done));
-        inFlight.add(done);
+        inFlight += 1;
+        drained(entry.nodeId).then(settled, settled);
       } else if (published % throttle === 0) await yieldLoop();
     }
     target.previous = undefined;
