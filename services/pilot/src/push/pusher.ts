@@ -261,7 +261,9 @@ export class ProxyPusher {
         drained(entry.nodeId).then(settled, settled);
       } else if (published % throttle === 0) await yieldLoop();
     }
+    // The previous push's builds are not held past this one (new connections build from this push's).
     target.previous = undefined;
+    target.eds = undefined;
     const builds = [...target.builds.values(), ...target.scopes.values()];
     this.last = {
       version: push.version,
