@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { retryPolicy, translateCors, translateFault } from '../src/generate/route-action.js';
-import { altHostNames, virtualHostDomains } from '../src/generate/route-hosts.js';
+import { altHostNames, sharedLabels, virtualHostDomains } from '../src/generate/route-hosts.js';
 import { translateRouteMatch } from '../src/generate/route-match.js';
 import type { RouteContext } from '../src/generate/route-translate.js';
 import { buildSidecarRoutes, translateRoute } from '../src/generate/routes.js';
@@ -299,6 +299,32 @@ describe('virtual host domains', () => {
       'reviews.default.svc',
     ]);
     assert.deepEqual(altHostNames('www.google.com', 'default.svc.cluster.local'), []);
+  });
+  it('sharedLabels counts the trailing labels two names share, as splitting them would', () => {
+    const bySplit = (a: string, b: string) => {
+      const x = a.split('.').reverse();
+      const y = b.split('.').reverse();
+      let n = 0;
+      while (n < Math.min(x.length, y.length) && x[n] === y[n]) n++;
+      return n;
+    };
+    const names = [
+      'reviews.default.svc.cluster.local',
+      'default.svc.cluster.local',
+      'istio-system.svc.cluster.local',
+      'svc.cluster.local',
+      'xsvc.cluster.local',
+      'a.b.c',
+      'ab.c',
+      'b.c',
+      'c',
+      'www.google.com',
+      'cluster.local',
+      'local',
+      'xlocal',
+    ];
+    for (const a of names)
+      for (const b of names) assert.equal(sharedLabels(a, b), bySplit(a, b), `${a} / ${b}`);
   });
 });
 

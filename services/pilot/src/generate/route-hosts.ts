@@ -29,6 +29,27 @@ export function altHostNames(fqdn: string, proxyDomain: string): string[] {
   return out;
 }
 
+/**
+ * How many trailing labels `fqdn` and `proxyDomain` share (what `altHostNames` reads of the proxy's
+ * domain), counted in place: hosts sharing this count with the proxy get the same domains whatever the
+ * proxy's namespace, so their virtual hosts can be shared between scopes.
+ */
+export function sharedLabels(fqdn: string, proxyDomain: string): number {
+  let i = fqdn.length - 1;
+  let j = proxyDomain.length - 1;
+  let labels = 0;
+  while (i >= 0 && j >= 0 && fqdn.charCodeAt(i) === proxyDomain.charCodeAt(j)) {
+    if (fqdn.charCodeAt(i) === DOT) labels += 1;
+    i -= 1;
+    j -= 1;
+  }
+  // The label being compared counts when both sides reached its start (a dot or the string's start).
+  const boundary = (k: number, str: string) => k < 0 || str.charCodeAt(k) === DOT;
+  if (boundary(i, fqdn) && boundary(j, proxyDomain) && !(i === fqdn.length - 1)) labels += 1;
+  return labels;
+}
+const DOT = 46;
+
 function isPlainIp(address: string): boolean {
   return address !== '' && address !== '0.0.0.0' && !address.includes('/');
 }

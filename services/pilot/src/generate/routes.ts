@@ -4,7 +4,7 @@ import { virtualHostName } from '../model/names.js';
 import { isHttpProtocol } from '../model/protocol.js';
 import { hostMatches } from '../model/scope.js';
 import type { Interner, Proxy as ProxyNode, PushContext, Service, ServicePort } from '../model/types.js';
-import { domainName, virtualHostDomains } from './route-hosts.js';
+import { domainName, sharedLabels, virtualHostDomains } from './route-hosts.js';
 import type { EnvoyObject, VirtualServiceSpec } from './route-spec.js';
 import {
   buildHttpRoutes,
@@ -156,13 +156,13 @@ function defaultVirtualHost(s: Service, port: number, dnsDomain: string): EnvoyO
 }
 
 /**
- * A service's virtual host interned in a group that names the other inputs (port, DNS domain, routes): by
- * hostname, the address (the ClusterIP domains) checked on a hit.
+ * A service's virtual host interned in a group that names the other inputs (port, labels shared with the
+ * proxy's DNS domain, routes): by hostname, the address (the ClusterIP domains) checked on a hit.
  */
-function internHost(intern: Interner, s: Service, make: () => EnvoyObject): EnvoyObject {
+function internHost(intern: Interner, s: Service, make: () => EnvoyObject, key = s.hostname): EnvoyObject {
   const address = s.address;
   return intern(
-    s.hostname,
+    key,
     () => ({ address, vh: make() }),
     (held) => held.address === address,
   ).vh;
@@ -203,7 +203,7 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
     // Routes equal in content are one interned array, and a host made of interned parts is interned too
     // (the key names the routes by identity), so routed hosts are also the same objects push after push.
     const routes = memo ? memo.intern(`routes\n${JSON.stringify(w.routes)}`, () => w.routes) : w.routes;
-    const intern = memo?.group(`routed\n${port}\n${proxy.dnsDomain}\n${memo.idOf(routes)}`);
+    const intern = memo?.group(`routed\n${port}\n${memo.idOf(routes)}`);
     for (const h of w.vsHosts) {
       const name = domainName(h, port);
       if (byName.has(name)) continue;
@@ -214,18 +214,31 @@ export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: n
       const name = hostNameOf(s);
       if (byName.has(name)) continue;
       const make = () => ({ name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes });
-      byName.set(name, intern ? internHost(intern, s, make) : make());
+      const key = intern && `${sharedLabels(s.hostname, proxy.dnsDomain)}\n${s.hostname}`;
+      byName.set(name, intern && key ? internHost(intern, s, make, key) : make());
     }
   }
   // Services no VirtualService routes get the default route. Their virtual host is a function of the
   // key's parts only, so it is interned: every scope and push asking again gets the same object, which
   // the Envoy-rules check and the RouteConfiguration encoder then skip by identity.
-  const intern = memo?.group(`default\n${port}\n${proxy.dnsDomain}`);
+  // Keyed by how many labels the host shares with the proxy's DNS domain (all its domains depend on), not
+  // the domain itself: scopes of other namespaces then share one object per service.
+  const groups = memo ? new Map<number, Interner>() : undefined;
   for (const s of registry.values()) {
     const name = hostNameOf(s);
     if (byName.has(name) || !routablePort(s.ports[0]!)) continue;
     const make = () => defaultVirtualHost(s, port, proxy.dnsDomain);
-    byName.set(name, intern ? internHost(intern, s, make) : make());
+    if (!memo || !groups) {
+      byName.set(name, make());
+      continue;
+    }
+    const shared = sharedLabels(s.hostname, proxy.dnsDomain);
+    let intern = groups.get(shared);
+    if (!intern) {
+      intern = memo.group(`default\n${port}\n${shared}`);
+      groups.set(shared, intern);
+    }
+    byName.set(name, internHost(intern, s, make));
   }
   const ranks = rankOf(push.services, port);
   return [...byName.values()].sort((a, b) => {
