@@ -1,9 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Logger, silentLogger } from './logger.js';
 import type { Result } from './result.js';
+import { watchTree } from './watch-tree.js';
 
 /** PEM text of a verified pair (and CA bundle). */
 export interface TlsMaterial {
@@ -68,7 +68,6 @@ export async function watchTlsFiles(options: WatchTlsOptions): Promise<TlsWatche
   const first = await loadTlsFiles(options);
   if (!first.ok) throw new Error(first.errors);
   let material = first.value;
-  let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
   const reload = async () => {
@@ -85,21 +84,18 @@ export async function watchTlsFiles(options: WatchTlsOptions): Promise<TlsWatche
     logger.info({ certFile: options.certFile }, 'TLS certificate reloaded');
     options.onChange?.(material);
   };
-  const schedule = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void reload(), options.debounceMs ?? 100);
-  };
-  // Watch directories, not files: renames (Kubernetes secret updates swap a symlink) replace inodes.
+  // Directories, not files: renames (Kubernetes secret updates swap a symlink) replace inodes. The one
+  // directory watcher of libs/runtime (watch-tree.ts) settles the events.
   const files = [options.certFile, options.keyFile, options.caFile].filter((f): f is string => !!f);
   const dirs = [...new Set(files.map((f) => path.dirname(path.resolve(f))))];
-  const watchers: FSWatcher[] = dirs.map((dir) => watch(dir, schedule));
+  const tree = watchTree(dirs[0]!, () => void reload(), { settleMs: options.debounceMs ?? 100 });
+  tree.setDirectories(dirs);
 
   return {
     current: () => material,
     close() {
       closed = true;
-      clearTimeout(timer);
-      for (const w of watchers) w.close();
+      tree.close();
     },
   };
 }
