@@ -49,7 +49,9 @@ test('framed replies: bytes are held strongly only up to a bound, and a reply fr
     makeResource(TypeUrl.Cluster, `c${i}`, { name: `c${i}`, alt_stat_name: 'x'.repeat(1024 * 1024) });
   const answers = new Answers();
   const frames = new ReplyFrames();
-  const replies = Array.from({ length: 3 * (RETAIN_BYTES >> 20) }, (_, i) => answers.reply(TypeUrl.Cluster, `v${i}`, [big(i)]));
+  const replies = Array.from({ length: 3 * (RETAIN_BYTES >> 20) }, (_, i) =>
+    answers.reply(TypeUrl.Cluster, `v${i}`, [big(i)]),
+  );
   const first = Buffer.from(frames.framed(replies[0]!).bytes);
   assert.equal(frames.framed(replies[0]!), frames.framed(replies[0]!), 'one frame while it is held');
   assert.equal(frames.encoded(), 1);
