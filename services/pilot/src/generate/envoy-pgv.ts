@@ -1,7 +1,7 @@
 // Envoy's load-time field rules, read generically from the protoc-gen-validate `(validate.rules)`
 // annotations of the v3 protos (protobufjs parsedOptions), applied to resources in protobufjs
 // object form (.proto field names, enums by name, Durations as {seconds, nanos}). Pure.
-import { lookupType } from '@keel/proto';
+import { lookupType, TypeName } from '@keel/proto';
 
 type Obj = Record<string, any>;
 /** The parts of protobufjs reflection used here (structural: Pilot does not import protobufjs). */
@@ -362,10 +362,10 @@ export function pgvViolations(typeName: string, value: Obj, where: string, depre
 /** pgvViolations of a VirtualHost's own fields, its routes left out (they are checked one by one). */
 export function virtualHostViolations(vhost: Obj, where: string): string[] {
   const out: string[] = [];
-  const t = lookupType('envoy.config.route.v3.VirtualHost') as unknown as PType;
+  const t = lookupType(TypeName.VirtualHost) as unknown as PType;
   stack.length = 0;
   stack.push(where);
-  checkOnce(t, vhost, 'envoy.config.route.v3.VirtualHost', { ...vhost, routes: undefined }, out, 'routes');
+  checkOnce(t, vhost, TypeName.VirtualHost, { ...vhost, routes: undefined }, out, 'routes');
   stack.length = 0;
   return out;
 }

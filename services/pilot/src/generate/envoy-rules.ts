@@ -2,6 +2,7 @@
 // against Envoy's PGV rules (envoy-pgv.ts) and the C++ checks that bite (no `:`-prefixed or `host`
 // header mutations, router filter last, unique domains, weighted-cluster sums). The smallest unit at
 // fault is repaired or left out, and each case is reported with the config object that caused it. Pure.
+import { TypeName } from '@keel/proto';
 import type { ProxyResources } from '../model/types.js';
 import {
   contentKey,
@@ -32,11 +33,11 @@ const ROUTER = 'envoy.filters.http.router';
 const UPPER = /[A-Z]/;
 const HCM = 'envoy.filters.network.http_connection_manager';
 const T = {
-  cluster: 'envoy.config.cluster.v3.Cluster',
-  listener: 'envoy.config.listener.v3.Listener',
-  route: 'envoy.config.route.v3.Route',
-  vhost: 'envoy.config.route.v3.VirtualHost',
-  rc: 'envoy.config.route.v3.RouteConfiguration',
+  cluster: TypeName.Cluster,
+  listener: TypeName.Listener,
+  route: TypeName.Route,
+  vhost: TypeName.VirtualHost,
+  rc: TypeName.RouteConfiguration,
 };
 
 const forbiddenHeader = (k: unknown): boolean => {

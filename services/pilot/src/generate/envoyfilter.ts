@@ -1,5 +1,5 @@
 // EnvoyFilter v1alpha3 configPatches (and the deprecated filters[]) applied after generation. Pure transforms.
-import { encodeMessage, findUnknownFields, typed } from '@keel/proto';
+import { encodeMessage, findUnknownFields, TypeName, typed } from '@keel/proto';
 import { FilterNames, parseSubsetKey, VirtualInboundListenerName } from '../model/names.js';
 import type { ConfigEntry, Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import {
@@ -26,9 +26,9 @@ type Obj = Record<string, any>;
 type Ctx = 'SIDECAR_INBOUND' | 'SIDECAR_OUTBOUND' | 'GATEWAY';
 type Kind = 'clusters' | 'listeners' | 'routes';
 const TYPE_OF: Record<Kind, string> = {
-  clusters: 'envoy.config.cluster.v3.Cluster',
-  listeners: 'envoy.config.listener.v3.Listener',
-  routes: 'envoy.config.route.v3.RouteConfiguration',
+  clusters: TypeName.Cluster,
+  listeners: TypeName.Listener,
+  routes: TypeName.RouteConfiguration,
 };
 
 /** EnvoyFilters for the proxy: its namespace and the root namespace, workloadSelector (or workloadLabels) matching. */

@@ -1,6 +1,6 @@
 // One proxy's full xDS output (CDS, EDS, LDS, RDS) and its consistency check. Pure.
-import { encodeMessage, findUnknownFields } from '@keel/proto';
-import { referencedRouteNames as routeNamesOf } from '@keel/xds';
+import { encodeMessage, findUnknownFields, TypeName } from '@keel/proto';
+import { edsServiceName, referencedRouteNames as routeNamesOf } from '@keel/xds';
 import type { Degradation } from '../model/client.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 import { buildClusters, inboundClusters } from './clusters.js';
@@ -17,10 +17,10 @@ import type { EnvoyObject } from './route-spec.js';
 import { buildSidecarRoutes } from './routes.js';
 
 export const TYPES = {
-  cluster: 'envoy.config.cluster.v3.Cluster',
-  endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
-  listener: 'envoy.config.listener.v3.Listener',
-  route: 'envoy.config.route.v3.RouteConfiguration',
+  cluster: TypeName.Cluster,
+  endpoint: TypeName.ClusterLoadAssignment,
+  listener: TypeName.Listener,
+  route: TypeName.RouteConfiguration,
 } as const;
 
 /** Caller-owned counters for one generation. */
@@ -40,9 +40,7 @@ export function referencedRouteNames(listeners: readonly EnvoyObject[]): string[
 
 /** EDS service names of the EDS clusters, in cluster order. */
 export function edsClusterNames(clusters: readonly EnvoyObject[]): string[] {
-  return clusters
-    .filter((c) => c.type === 'EDS')
-    .map((c) => String((c.eds_cluster_config as EnvoyObject | undefined)?.service_name || c.name));
+  return clusters.flatMap((c) => edsServiceName(c) ?? []);
 }
 
 function withIngressClusters(push: PushContext, proxy: MeshProxy, clusters: EnvoyObject[]): EnvoyObject[] {

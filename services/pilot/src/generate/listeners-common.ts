@@ -1,9 +1,9 @@
 // Building blocks shared by sidecar listeners: HCM, tcp_proxy, filter order, listener shells. Pure.
-import { typed } from '@keel/proto';
+import { TypeName, typed } from '@keel/proto';
 import { FilterNames, listenerName } from '../model/names.js';
 import type { EnvoyObject } from './route-spec.js';
 
-export const LISTENER_TYPE = 'envoy.config.listener.v3.Listener';
+export const LISTENER_TYPE = TypeName.Listener;
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
