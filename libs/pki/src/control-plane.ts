@@ -66,3 +66,39 @@ export function controlPlaneCertDir(
     };
   return { ok: true, value: { certDir: dir, byMeshConfig } };
 }
+
+export interface ControlPlaneTlsInput extends ControlPlaneSecurityInput {
+  /** `--mcp-tls`: reach Galley's MCP over mTLS even when the mesh config does not require it. */
+  mcpTls?: boolean;
+  /** `--galley-identity`: the SPIFFE id Galley must present (default its Istio 1.4 service account). */
+  galleyIdentity?: string | undefined;
+  /** `--trust-domain`. */
+  trustDomain: string;
+  /** `--secure-grpc-port`: where the mTLS server listens. */
+  securePort: number;
+}
+
+/** What an MCP sink service (Pilot, the mixers) serves and dials with mTLS. */
+export interface ControlPlaneTls {
+  /** The mTLS server, when control-plane security is on. */
+  secure?: { port: number; certDir: string; trustDomain: string };
+  /** mTLS to Galley: asked for with --mcp-tls, or required because the mesh config turned security on. */
+  mcpTls?: { certDir: string; galleyIdentity: string };
+}
+
+/** `controlPlaneCertDir` turned into the `secure` and `mcpTls` options of Pilot and the mixers. */
+export function controlPlaneTls(input: ControlPlaneTlsInput): Result<ControlPlaneTls, string> {
+  const security = controlPlaneCertDir(input);
+  if (!security.ok) return security;
+  if (!security.value) return { ok: true, value: {} };
+  const { certDir, byMeshConfig } = security.value;
+  const out: ControlPlaneTls = {
+    secure: { port: input.securePort, certDir, trustDomain: input.trustDomain },
+  };
+  if (input.mcpTls || byMeshConfig) {
+    const galleyIdentity =
+      input.galleyIdentity ?? `spiffe://${input.trustDomain}/ns/istio-system/sa/istio-galley-service-account`;
+    out.mcpTls = { certDir, galleyIdentity };
+  }
+  return { ok: true, value: out };
+}

@@ -24,7 +24,10 @@ export { CaClient, type CaClientOptions, type CaRequest } from './client.js';
 export {
   type ControlPlaneSecurity,
   type ControlPlaneSecurityInput,
+  type ControlPlaneTls,
+  type ControlPlaneTlsInput,
   controlPlaneCertDir,
+  controlPlaneTls,
   DEFAULT_CERT_DIR,
 } from './control-plane.js';
 export { type CsrOptions, createCsr, MAX_CSR_BYTES, type ParsedCsr, parseCsr } from './csr.js';

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TempDir, tempDir } from '@keel/testing';
-import { controlPlaneCertDir, DEFAULT_CERT_DIR } from '../src/index.js';
+import { controlPlaneCertDir, controlPlaneTls, DEFAULT_CERT_DIR } from '../src/index.js';
 
 describe('controlPlaneCertDir', () => {
   let dir: TempDir;
@@ -79,5 +79,29 @@ describe('controlPlaneCertDir', () => {
       meshConfigFile: file('bad.yaml', 'controlPlaneSecurityEnabled: "yes"\n'),
     });
     assert.match(bad.ok ? '' : bad.errors, /mesh config .*bad\.yaml: .*controlPlaneSecurityEnabled/);
+  });
+
+  it('controlPlaneTls: off, serving only (--cert-dir), and Galley mTLS when asked or required by the mesh config', () => {
+    const base = { trustDomain: 'example.org', securePort: 15011 };
+    assert.deepEqual(controlPlaneTls(base), { ok: true, value: {} });
+    const secure = { port: 15011, certDir: certs, trustDomain: 'example.org' };
+    assert.deepEqual(controlPlaneTls({ ...base, certDir: certs }), { ok: true, value: { secure } });
+    const galley = 'spiffe://example.org/ns/istio-system/sa/istio-galley-service-account';
+    assert.deepEqual(controlPlaneTls({ ...base, certDir: certs, mcpTls: true }), {
+      ok: true,
+      value: { secure, mcpTls: { certDir: certs, galleyIdentity: galley } },
+    });
+    const byMesh = controlPlaneTls({
+      ...base,
+      certDir: certs,
+      meshConfigFile: file('on3.yaml', 'controlPlaneSecurityEnabled: true\n'),
+      galleyIdentity: 'spiffe://example.org/ns/x/sa/galley',
+    });
+    assert.deepEqual(byMesh, {
+      ok: true,
+      value: { secure, mcpTls: { certDir: certs, galleyIdentity: 'spiffe://example.org/ns/x/sa/galley' } },
+    });
+    const missing = controlPlaneTls({ ...base, certDir: path.join(dir.path, 'none') });
+    assert.equal(missing.ok, false);
   });
 });

@@ -1,34 +1,31 @@
 #!/usr/bin/env node
-import { controlPlaneCertDir } from '@keel/pki';
+import { controlPlaneTls } from '@keel/pki';
 import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { mixerPolicyFlags } from './options.js';
 import { createMixerPolicy } from './server.js';
 
 const f = parseFlagsOrExit(mixerPolicyFlags, 'mixer-policy');
 const logger = createLogger('mixer-policy', { level: f['log-level'] });
-const security = controlPlaneCertDir({ certDir: f['cert-dir'], meshConfigFile: f['mesh-config'] });
+// mTLS serving, and to Galley when asked for or when the mesh config turns control-plane security on.
+const security = controlPlaneTls({
+  certDir: f['cert-dir'],
+  meshConfigFile: f['mesh-config'],
+  mcpTls: f['mcp-tls'],
+  galleyIdentity: f['galley-identity'],
+  trustDomain: f['trust-domain'],
+  securePort: f['secure-grpc-port'],
+});
 if (!security.ok) {
   console.error(`mixer-policy: ${security.errors}`);
   process.exit(2);
 }
-const certDir = security.value?.certDir;
-// Galley requires mTLS when the mesh config turns control-plane security on: reach it with it too.
-const mcpTls = certDir && (f['mcp-tls'] || security.value?.byMeshConfig) ? certDir : undefined;
+const { secure, mcpTls } = security.value;
 const policy = createMixerPolicy({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
-  ...(mcpTls
-    ? {
-        mcpTls: {
-          certDir: mcpTls,
-          galleyIdentity:
-            f['galley-identity'] ??
-            `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
-        },
-      }
-    : {}),
-  ...(certDir ? { secure: { port: f['secure-grpc-port'], certDir, trustDomain: f['trust-domain'] } } : {}),
+  ...(mcpTls ? { mcpTls } : {}),
+  ...(secure ? { secure } : {}),
   monitoringPort: f['monitoring-port'],
   domain: f.domain,
   configDefaultNamespace: f['config-default-namespace'],

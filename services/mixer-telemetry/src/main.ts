@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { controlPlaneCertDir } from '@keel/pki';
+import { controlPlaneTls } from '@keel/pki';
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { telemetryFlags } from './options.js';
@@ -10,29 +10,26 @@ const logger = createLogger('mixer-telemetry', { level: f['log-level'] });
 const tracing = initTracing({ serviceName: 'mixer-telemetry' });
 // tracespan handlers export to the same OTLP endpoint as the service's own traces (Jaeger in compose).
 const otlp = process.env.KEEL_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-const security = controlPlaneCertDir({ certDir: f['cert-dir'], meshConfigFile: f['mesh-config'] });
+// mTLS serving, and to Galley when asked for or when the mesh config turns control-plane security on.
+const security = controlPlaneTls({
+  certDir: f['cert-dir'],
+  meshConfigFile: f['mesh-config'],
+  mcpTls: f['mcp-tls'],
+  galleyIdentity: f['galley-identity'],
+  trustDomain: f['trust-domain'],
+  securePort: f['secure-grpc-port'],
+});
 if (!security.ok) {
   console.error(`mixer-telemetry: ${security.errors}`);
   process.exit(2);
 }
-const certDir = security.value?.certDir;
-// Galley requires mTLS when the mesh config turns control-plane security on: reach it with it too.
-const mcpTls = certDir && (f['mcp-tls'] || security.value?.byMeshConfig) ? certDir : undefined;
+const { secure, mcpTls } = security.value;
 const telemetry = createMixerTelemetry({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
-  ...(mcpTls
-    ? {
-        mcpTls: {
-          certDir: mcpTls,
-          galleyIdentity:
-            f['galley-identity'] ??
-            `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
-        },
-      }
-    : {}),
-  ...(certDir ? { secure: { port: f['secure-grpc-port'], certDir, trustDomain: f['trust-domain'] } } : {}),
+  ...(mcpTls ? { mcpTls } : {}),
+  ...(secure ? { secure } : {}),
   metricsPort: f['metrics-port'],
   monitoringPort: f['monitoring-port'],
   domain: f.domain,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { controlPlaneCertDir } from '@keel/pki';
+import { controlPlaneTls } from '@keel/pki';
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import type { PushStatus } from './push/pusher.js';
 import { pilotFlags } from './server/options.js';
@@ -7,29 +7,26 @@ import { createPilot } from './server/pilot.js';
 
 const f = parseFlagsOrExit(pilotFlags, 'pilot');
 const logger = createLogger('pilot', { level: f['log-level'] });
-const security = controlPlaneCertDir({ certDir: f['cert-dir'], meshConfigFile: f['mesh-config'] });
+// mTLS serving, and to Galley when asked for or when the mesh config turns control-plane security on.
+const security = controlPlaneTls({
+  certDir: f['cert-dir'],
+  meshConfigFile: f['mesh-config'],
+  mcpTls: f['mcp-tls'],
+  galleyIdentity: f['galley-identity'],
+  trustDomain: f['trust-domain'],
+  securePort: f['secure-grpc-port'],
+});
 if (!security.ok) {
   console.error(`pilot: ${security.errors}`);
   process.exit(2);
 }
-const certDir = security.value?.certDir;
-// Galley requires mTLS when the mesh config turns control-plane security on: reach it with it too.
-const mcpTls = certDir && (f['mcp-tls'] || security.value?.byMeshConfig);
+const { secure, mcpTls } = security.value;
 const pilot = createPilot({
   mcpAddress: f['mcp-address'],
   host: f.host,
   grpcPort: f['grpc-port'],
-  ...(mcpTls
-    ? {
-        mcpTls: {
-          certDir,
-          galleyIdentity:
-            f['galley-identity'] ??
-            `spiffe://${f['trust-domain']}/ns/istio-system/sa/istio-galley-service-account`,
-        },
-      }
-    : {}),
-  ...(certDir ? { secure: { port: f['secure-grpc-port'], certDir, trustDomain: f['trust-domain'] } } : {}),
+  ...(mcpTls ? { mcpTls } : {}),
+  ...(secure ? { secure } : {}),
   httpPort: f['http-port'],
   monitoringPort: f['monitoring-port'],
   domain: f.domain,
