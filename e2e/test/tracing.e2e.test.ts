@@ -1,6 +1,5 @@
 // Galley and pilot export OpenTelemetry spans over OTLP/HTTP when KEEL_OTLP_ENDPOINT is set: a real
 // HTTP collector receives galley.snapshot and pilot.push spans from the real processes.
-import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';

@@ -42,6 +42,7 @@ export {
   spkiDer,
 } from './keys.js';
 export {
+  type CertDirMaterial,
   certDirFiles,
   checkPeer,
   type MtlsClient,
@@ -51,6 +52,7 @@ export {
   mtlsServerCredentials,
   type PeerPolicy,
   spiffeInterceptor,
+  writeCertFiles,
 } from './mtls.js';
 export { type PemBlock, pemDecodeAll, pemEncode, splitCertificates } from './pem.js';
 export { MemoryCertificateProvider } from './provider.js';

@@ -2,6 +2,7 @@
 // reloaded when they change; a client must present a certificate chaining to the mesh roots whose
 // SPIFFE identity is in the trust domain (and, optionally, in an allow list).
 import { X509Certificate } from 'node:crypto';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { type Logger, silentLogger, watchTlsFiles } from '@keel/runtime';
 import { MemoryCertificateProvider } from './provider.js';
@@ -20,6 +21,32 @@ export function certDirFiles(dir: string): MtlsFiles {
     keyFile: `${dir}/key.pem`,
     rootCertFile: `${dir}/root-cert.pem`,
   };
+}
+
+/** The PEM texts of an istio.<sa> secret. */
+export interface CertDirMaterial {
+  certChainPem: string;
+  keyPem: string;
+  rootPem: string;
+}
+
+async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, file);
+}
+
+/**
+ * Writes the `certDirFiles` of `dir` (the key 0600), each replaced atomically, root first and chain last
+ * so a reader watching the directory never pairs a new chain with an old key.
+ */
+export async function writeCertFiles(dir: string, m: CertDirMaterial): Promise<void> {
+  const files = certDirFiles(dir);
+  await mkdir(dir, { recursive: true });
+  await writeAtomic(files.rootCertFile, m.rootPem, 0o644);
+  await writeAtomic(files.keyFile, m.keyPem, 0o600);
+  await writeAtomic(files.certChainFile, m.certChainPem, 0o644);
 }
 
 export interface PeerPolicy {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';

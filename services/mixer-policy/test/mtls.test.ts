@@ -2,7 +2,7 @@
 // a sidecar presenting a certificate from the same CA is answered as on 9091, and a client with no
 // certificate, a foreign certificate or an identity outside the trust domain is refused.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -14,6 +14,7 @@ import {
   privateKeyPem,
   spiffeId,
   spkiDer,
+  writeCertFiles,
 } from '@keel/pki';
 import { serviceClient } from '@keel/proto';
 import { silentLogger } from '@keel/runtime';
@@ -38,15 +39,12 @@ async function newCa(organization: string): Promise<CertificateAuthority> {
 async function issueCertDir(ca: CertificateAuthority, dir: string, id: string) {
   const key = await generateKey({ algorithm: 'ECDSA' });
   const issued = ca.issue({ spki: spkiDer(key), uris: [id], ttlMs: DAY });
-  mkdirSync(dir, { recursive: true });
   const files = {
     chain: issued.chain.slice(0, -1).join(''),
     key: privateKeyPem(key),
     root: ca.rootPem(),
   };
-  writeFileSync(path.join(dir, 'cert-chain.pem'), files.chain);
-  writeFileSync(path.join(dir, 'key.pem'), files.key, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'root-cert.pem'), files.root);
+  await writeCertFiles(dir, { certChainPem: files.chain, keyPem: files.key, rootPem: files.root });
   return files;
 }
 

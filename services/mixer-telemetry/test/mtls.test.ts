@@ -2,7 +2,6 @@
 // Citadel-issued certificate; a sidecar with a certificate from the same CA is counted, a client with
 // no certificate or a foreign one is refused and nothing it sent is recorded.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -14,6 +13,7 @@ import {
   privateKeyPem,
   spiffeId,
   spkiDer,
+  writeCertFiles,
 } from '@keel/pki';
 import { serviceClient } from '@keel/proto';
 import { type TempDir, tempDir } from '@keel/testing';
@@ -38,11 +38,8 @@ async function newCa(organization: string): Promise<CertificateAuthority> {
 async function issueCertDir(ca: CertificateAuthority, dir: string, id: string) {
   const key = await generateKey({ algorithm: 'ECDSA' });
   const issued = ca.issue({ spki: spkiDer(key), uris: [id], ttlMs: DAY });
-  mkdirSync(dir, { recursive: true });
   const files = { chain: issued.chain.slice(0, -1).join(''), key: privateKeyPem(key), root: ca.rootPem() };
-  writeFileSync(path.join(dir, 'cert-chain.pem'), files.chain);
-  writeFileSync(path.join(dir, 'key.pem'), files.key, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'root-cert.pem'), files.root);
+  await writeCertFiles(dir, { certChainPem: files.chain, keyPem: files.key, rootPem: files.root });
   return files;
 }
 

@@ -1,3 +1,4 @@
+export { writeCertFiles } from '@keel/pki';
 export { type Agent, type AgentOptions, createAgent } from './agent.js';
 export {
   type BootstrapOptions,
@@ -21,4 +22,4 @@ export {
   secretResource,
 } from './sds.js';
 export { envoyReady, parseAppProbers } from './status.js';
-export { createWorkloadCerts, writeCertFiles } from './workload.js';
+export { createWorkloadCerts } from './workload.js';

@@ -4,8 +4,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import {
   CaClient,
   createCsr,
@@ -14,6 +13,7 @@ import {
   type KeyAlgorithm,
   privateKeyPem,
   splitCertificates,
+  writeCertFiles,
 } from '@keel/pki';
 import type { Logger } from '@keel/runtime';
 import type { SecretMaterial } from './sds.js';
@@ -40,21 +40,6 @@ export interface WorkloadCerts extends EventEmitter {
   stop(): void;
   /** Renewals done so far (the first issue not counted). */
   renewals(): number;
-}
-
-async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, file);
-}
-
-/** Writes cert-chain.pem, key.pem (0600) and root-cert.pem, each replaced atomically. */
-export async function writeCertFiles(dir: string, m: SecretMaterial): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeAtomic(path.join(dir, 'root-cert.pem'), m.rootPem, 0o644);
-  await writeAtomic(path.join(dir, 'key.pem'), m.keyPem, 0o600);
-  await writeAtomic(path.join(dir, 'cert-chain.pem'), m.certChainPem, 0o644);
 }
 
 export function createWorkloadCerts(opts: WorkloadCertOptions): WorkloadCerts {
