@@ -5,8 +5,6 @@ import type { Interner, PushMemo } from './types.js';
 export class InternTable implements PushMemo {
   private current = new Map<string, Map<string, object>>();
   private previous = new Map<string, Map<string, object>>();
-  /** Values made (misses), for tests. */
-  made = 0;
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
 
@@ -32,7 +30,6 @@ export class InternTable implements PushMemo {
       v = prev?.get(key) as T | undefined;
       if (!v || (fits && !fits(v))) {
         v = make();
-        this.made += 1;
       }
       now.set(key, v);
       return v;
@@ -52,12 +49,5 @@ export class InternTable implements PushMemo {
   rotate(): void {
     this.previous = this.current;
     this.current = new Map();
-  }
-
-  /** Entries used since the last rotate. */
-  get size(): number {
-    let n = 0;
-    for (const g of this.current.values()) n += g.size;
-    return n;
   }
 }

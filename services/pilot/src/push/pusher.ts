@@ -253,7 +253,6 @@ export class ProxyPusher {
       const snapshot = this.buildFor(entry, push, target);
       if (!snapshot) continue;
       while (drained && inFlight >= throttle) await new Promise<void>((resolve) => (slotFreed = resolve));
-      if (push !== this.current) break; // a newer push took over while this one waited
       this.publish(entry, snapshot, req.start);
       published += 1;
       if (drained) {
