@@ -20,11 +20,38 @@ export function nameSet(names: readonly string[]): NameSet {
   return names.length === 0 ? WILDCARD : { names: [...names], key: names.join('\n') };
 }
 
-/** `names` as a NameSet, reusing `previous` when the list is the same. */
-export function sameOrNew(previous: NameSet | undefined, names: readonly string[]): NameSet {
-  if (previous && previous.names.length === names.length && previous.names.every((n, i) => n === names[i]))
-    return previous;
-  return nameSet(names);
+const sameNames = (set: NameSet, names: readonly string[]): boolean =>
+  set.names.length === names.length && set.names.every((n, i) => n === names[i]);
+
+/**
+ * The name sets of one server's streams, shared: streams asking the same names (every sidecar of a scope
+ * asks for the same thousands of EDS names) hold one list and one key, not one copy each decoded from their
+ * requests. Held weakly: a set no stream holds any more is dropped.
+ */
+export class NameSets {
+  private readonly held = new Map<string, WeakRef<NameSet>>();
+  private readonly dropped = new FinalizationRegistry<string>((key) => {
+    if (this.held.get(key)?.deref() === undefined) this.held.delete(key);
+  });
+
+  /** `names` as a shared NameSet, `previous` when the list is the same. */
+  of(previous: NameSet | undefined, names: readonly string[]): NameSet {
+    if (previous && sameNames(previous, names)) return previous;
+    if (names.length === 0) return WILDCARD;
+    const key = names.join('\n');
+    let set = this.held.get(key)?.deref();
+    if (!set) {
+      set = { names: [...names], key };
+      this.held.set(key, new WeakRef(set));
+      this.dropped.register(set, key);
+    }
+    return set;
+  }
+
+  /** Distinct name sets held (for tests). */
+  get size(): number {
+    return this.held.size;
+  }
 }
 
 /** Empty assignments memoized per cache, up to this many names. */

@@ -2,11 +2,20 @@ import type { Reply } from './answer.js';
 import { type Framed, framedSotw } from './wire.js';
 
 /**
- * Default bound of the framed bytes one server holds strongly. 16 MB holds a push's shared replies many
- * times over (a 1,000-service mesh: ten 300 KB RouteConfigurations); at 32 MB, Pilot's steady-state RSS
- * with 1,000 proxies carried the difference (per-proxy CDS replies from the last storm).
+ * Default bound of the framed bytes one server holds strongly once they are no longer recent. 16 MB holds a
+ * push's shared replies many times over at 1,000 services (ten 300 KB RouteConfigurations); at 32 MB, Pilot's
+ * steady-state RSS with 1,000 proxies carried the difference (per-proxy CDS replies from the last storm).
  */
 export const RETAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Frames used this recently are held whatever the byte bound (up to RECENT_CAP_BYTES): a push writes each
+ * scope's replies to its proxies within a few seconds, and at 2,000 services (twenty 1.25 MB
+ * RouteConfigurations) a byte bound alone let the collector take frames between two proxies of one scope,
+ * so they were framed again for nearly every stream.
+ */
+export const RECENT_MS = 3000;
+export const RECENT_CAP_BYTES = 256 * 1024 * 1024;
 
 interface Entry {
   bytes: WeakRef<Framed>;
@@ -16,18 +25,25 @@ interface Entry {
 
 /**
  * The gRPC frames of one server's SotW replies: a reply is encoded and framed once (with its own nonce) and
- * the same bytes are written to every stream sending it. Frames are held strongly by the most recently used
- * replies up to `retainBytes`, and only weakly beyond: a reply unique to one proxy (its own CDS) does not
- * keep hundreds of KB alive after it is sent, while replies shared by many streams stay hot. A reply whose
- * bytes were collected is framed again (the same bytes). Owned by one server: nothing is shared with another.
+ * the same bytes are written to every stream sending it. Frames are held strongly while recently used (see
+ * RECENT_MS), then by the most recently used replies up to `retainBytes`, and only weakly beyond: a reply
+ * unique to one proxy (its own CDS) does not keep hundreds of KB alive after it is sent, while replies shared
+ * by many streams stay hot. A reply whose bytes were collected is framed again (the same bytes). Owned by one
+ * server: nothing is shared with another.
  */
 export class ReplyFrames {
   private readonly frames = new WeakMap<Reply, Entry>();
-  private readonly retained = new Map<Reply, Framed>();
+  /** Held strongly, least recently used first, with when each was last used. */
+  private readonly retained = new Map<Reply, { framed: Framed; at: number }>();
   private retainedBytes = 0;
   private encodings = 0;
+  private sweepTimer?: NodeJS.Timeout;
 
-  constructor(private readonly retainBytes = RETAIN_BYTES) {}
+  constructor(
+    private readonly retainBytes = RETAIN_BYTES,
+    private readonly recentMs = RECENT_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** The DiscoveryResponse of `reply` with its nonce, gRPC-framed; encoded once. */
   framed(reply: Reply): Framed {
@@ -50,7 +66,7 @@ export class ReplyFrames {
     return framed.message.subarray(0, this.frames.get(reply)!.bodyLength);
   }
 
-  /** Bytes of frames currently held strongly (at most the bound plus the latest reply). */
+  /** Bytes of frames currently held strongly. */
   bytesRetained(): number {
     return this.retainedBytes;
   }
@@ -61,13 +77,39 @@ export class ReplyFrames {
   }
 
   private retain(reply: Reply, framed: Framed): void {
-    if (this.retained.delete(reply)) this.retainedBytes -= framed.bytes.length;
-    this.retained.set(reply, framed);
+    const held = this.retained.get(reply);
+    if (held) {
+      this.retained.delete(reply);
+      this.retainedBytes -= held.framed.bytes.length;
+    }
+    this.retained.set(reply, { framed, at: this.now() });
     this.retainedBytes += framed.bytes.length;
-    for (const [oldest, bytes] of this.retained) {
-      if (this.retainedBytes <= this.retainBytes || oldest === reply) break;
+    this.sweep();
+  }
+
+  /**
+   * Lets go of the least recently used frames beyond the byte bound that are no longer recent (or beyond the
+   * recent cap); when recent ones are still over the bound, comes back once the oldest stops being recent.
+   */
+  sweep(): void {
+    const now = this.now();
+    for (const [oldest, { framed, at }] of this.retained) {
+      if (this.retainedBytes <= this.retainBytes) break;
+      if (now - at < this.recentMs && this.retainedBytes <= RECENT_CAP_BYTES) {
+        if (!this.sweepTimer) {
+          this.sweepTimer = setTimeout(
+            () => {
+              this.sweepTimer = undefined;
+              this.sweep();
+            },
+            this.recentMs - (now - at) + 1,
+          );
+          this.sweepTimer.unref();
+        }
+        return;
+      }
       this.retained.delete(oldest);
-      this.retainedBytes -= bytes.bytes.length;
+      this.retainedBytes -= framed.bytes.length;
     }
   }
 }

@@ -26,15 +26,18 @@ export function makeResource(typeUrl: string, name: string, body: object): XdsRe
 
 /**
  * A resource whose message bytes the caller encoded (e.g. spliced from cached parts): `encoded` must be a
- * valid encoding of `body` as the message of `typeUrl`; field order may differ from protobufjs's.
+ * valid encoding of `body` as the message of `typeUrl`; field order may differ from protobufjs's. `version`:
+ * a content hash the caller derived (e.g. from its parts' hashes; equal content, equal version), by default
+ * the hash of `encoded`.
  */
 export function encodedResource(
   typeUrl: string,
   name: string,
   body: object,
   encoded: Uint8Array,
+  version = shortHash(encoded),
 ): XdsResource {
-  return Object.freeze({ name, typeUrl, version: shortHash(encoded), body, encoded });
+  return Object.freeze({ name, typeUrl, version, body, encoded });
 }
 
 /** The `name=version` pair versions are hashed from. */

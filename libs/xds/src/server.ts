@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type Logger } from '@keel/runtime';
+import { NameSets } from './answer.js';
 import type { SnapshotCache } from './cache.js';
 import { onDeltaRequest } from './delta.js';
 import { ReplyFrames } from './frames.js';
@@ -52,6 +53,8 @@ export interface XdsServer {
   framedBytesRetained(): number;
   /** SotW replies this server has encoded and framed: once per reply, however many streams send it. */
   framesEncoded(): number;
+  /** Distinct requested name lists held: streams asking the same names share one. */
+  nameSetsHeld(): number;
   /**
    * Resolves once every response written so far on the open streams of node key `key` has flushed (or its
    * stream closed); at once when there is nothing in flight. What a push throttle waits on.
@@ -69,6 +72,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   const ctx: ServerContext = {
     cache: options.cache,
     frames: new ReplyFrames(),
+    names: new NameSets(),
     logger: options.logger ?? createLogger('xds'),
     callbacks: options.callbacks ?? {},
     sendTimeoutMs: options.sendTimeoutMs ?? 5000,
@@ -164,6 +168,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     stats: () => ({ ...ctx.stats }),
     framedBytesRetained: () => ctx.frames.bytesRetained(),
     framesEncoded: () => ctx.frames.encoded(),
+    nameSetsHeld: () => ctx.names.size,
     drained(key) {
       const streams = byNode.get(key);
       if (!streams) return Promise.resolve();

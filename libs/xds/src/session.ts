@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@keel/runtime';
+import type { NameSets } from './answer.js';
 import type { SnapshotCache } from './cache.js';
 import type { ReplyFrames } from './frames.js';
 import type { ErrorDetail, NodeInfo } from './wire.js';
@@ -56,6 +57,8 @@ export interface ServerContext {
   cache: SnapshotCache;
   /** The server's framed SotW replies: each framed once for all its streams. */
   frames: ReplyFrames;
+  /** The server's requested name sets, shared by the streams asking the same names. */
+  names: NameSets;
   logger: Logger;
   callbacks: XdsCallbacks;
   sendTimeoutMs: number;

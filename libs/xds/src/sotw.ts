@@ -1,5 +1,5 @@
 import { TypeUrl } from '@keel/proto';
-import { type Answer, type NameSet, PARTIAL_TYPES, type Reply, sameOrNew } from './answer.js';
+import { type Answer, type NameSet, PARTIAL_TYPES, type Reply } from './answer.js';
 import type { XdsResource } from './resource.js';
 import { type StreamSession, TypeState } from './session.js';
 import { type SotwRequest, withNonce } from './wire.js';
@@ -54,7 +54,7 @@ export function onSotwRequest(s: StreamSession<SotwTypeState>, req: SotwRequest)
     // then the full answer for them (the client dropped what it held).
     state.cancel?.();
     state.cancel = undefined;
-    state.nameSet = sameOrNew(state.nameSet, names);
+    state.nameSet = s.ctx.names.of(state.nameSet, names);
     state.names = [];
     state.held = undefined;
     state.versionSent = '';
@@ -62,7 +62,7 @@ export function onSotwRequest(s: StreamSession<SotwTypeState>, req: SotwRequest)
     state.sent = undefined;
     return;
   }
-  state.nameSet = sameOrNew(state.nameSet, names);
+  state.nameSet = s.ctx.names.of(state.nameSet, names);
   state.names = state.nameSet.names as string[];
   if (!isPartial(typeUrl, state.nameSet)) state.held = undefined;
   arm(s, state, typeUrl, first || state.versionSent === '' ? '' : (state.answered ?? state.versionSent));

@@ -103,3 +103,48 @@ test('two servers on two caches in one process: nonces and retained frames do no
     await two.stop();
   }
 });
+
+test('streams asking the same names share one name list; a different list is its own', async () => {
+  const h = await startXds();
+  const names = Array.from({ length: 50 }, (_, i) => `c${i}`);
+  const snapshot = new Snapshot([...names.map((n) => edsCluster(n)), ...names.map((n) => endpoints(n, 1))]);
+  const Ads = serviceClient('envoy.service.discovery.v3.AggregatedDiscoveryService');
+  const opened: Array<{ ads: CallQueue<Response>; client: grpc.Client }> = [];
+  const eds = async (id: string, asked: string[]) => {
+    h.cache.setSnapshot(id, snapshot);
+    const client = new Ads(h.address, grpc.credentials.createInsecure());
+    const ads = new CallQueue<Response>((client as any).StreamAggregatedResources());
+    opened.push({ ads, client });
+    ads.write({
+      node: { id, cluster: 'test', metadata: jsonToStruct({}) },
+      type_url: EDS,
+      resource_names: asked,
+    });
+    const first = await ads.next();
+    assert.equal(first.resources.length, asked.length);
+    return { ads, first };
+  };
+  try {
+    const streams = await Promise.all(['n1', 'n2', 'n3'].map((id) => eds(id, names)));
+    assert.equal(h.xds.nameSetsHeld(), 1, 'three streams, one list');
+    // An ACK repeating the names keeps the shared list.
+    const { ads, first } = streams[0]!;
+    const acked = waitEvent(h.events, 'ack', (_s, _t, _v, n) => n === first.nonce);
+    ads.write({
+      type_url: EDS,
+      version_info: first.version_info,
+      response_nonce: first.nonce,
+      resource_names: names,
+    });
+    await acked;
+    assert.equal(h.xds.nameSetsHeld(), 1);
+    await eds('n4', names.slice(1));
+    assert.equal(h.xds.nameSetsHeld(), 2, 'another list is held on its own');
+  } finally {
+    for (const o of opened) {
+      o.ads.call.cancel();
+      o.client.close();
+    }
+    await h.stop();
+  }
+});

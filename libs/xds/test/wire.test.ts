@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lookupType, TypeUrl } from '@keel/proto';
 import { Answers } from '../src/answer.js';
-import { RETAIN_BYTES, ReplyFrames } from '../src/frames.js';
+import { RECENT_MS, RETAIN_BYTES, ReplyFrames } from '../src/frames.js';
 import { appendRepeated, makeResource } from '../src/index.js';
 import { encodeSotwBody, Framed, framedSotw, withNonce, writeFramedAsIs } from '../src/wire.js';
 import { edsCluster } from './helpers.js';
@@ -44,11 +44,12 @@ test('writeFramedAsIs passes Framed bytes through the call framing step and leav
   assert.doesNotThrow(() => writeFramedAsIs({ call: {} }), 'another call shape is left alone');
 });
 
-test('framed replies: bytes are held strongly only up to a bound, and a reply frames the same bytes again', () => {
+test('framed replies: recent ones are held, older ones only up to a bound; a reply frames the same bytes again', () => {
   const big = (i: number) =>
     makeResource(TypeUrl.Cluster, `c${i}`, { name: `c${i}`, alt_stat_name: 'x'.repeat(1024 * 1024) });
   const answers = new Answers();
-  const frames = new ReplyFrames();
+  let clock = 0;
+  const frames = new ReplyFrames(RETAIN_BYTES, RECENT_MS, () => clock);
   const replies = Array.from({ length: 3 * (RETAIN_BYTES >> 20) }, (_, i) =>
     answers.reply(TypeUrl.Cluster, `v${i}`, [big(i)]),
   );
@@ -56,6 +57,15 @@ test('framed replies: bytes are held strongly only up to a bound, and a reply fr
   assert.equal(frames.framed(replies[0]!), frames.framed(replies[0]!), 'one frame while it is held');
   assert.equal(frames.encoded(), 1);
   for (const r of replies) frames.framed(r);
+  assert.ok(
+    frames.bytesRetained() >= replies.length * 1024 * 1024,
+    'frames used within RECENT_MS are all held',
+  );
+  clock += RECENT_MS / 2;
+  frames.framed(replies[0]!);
+  assert.equal(frames.encoded(), replies.length, 'a recent frame is not framed again');
+  clock += RECENT_MS;
+  frames.sweep();
   const retained = frames.bytesRetained();
   assert.ok(retained <= RETAIN_BYTES + 1024 * 1024, `${retained} bytes retained`);
   assert.ok(retained >= RETAIN_BYTES - 2 * 1024 * 1024, 'recent replies stay held');
