@@ -147,83 +147,201 @@ function claimDomains(vh: EnvoyObject, seen: Set<string>): boolean {
 /** Virtual host objects that passed untouched (their content cannot change: generated objects are not mutated). */
 const passedHosts = new WeakSet<object>();
 
-function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report: Report): EnvoyObject {
+type ReportArgs = Parameters<Report>[0];
+
+/**
+ * Checks one virtual host of a table: domains an earlier host `taken` are dropped (each reported), the
+ * rest `claim`ed; header mutations repaired, routes Envoy would reject left out. Returns the host (the
+ * same object when it passed untouched) or null when nothing of it is left; `dups` receives the domains
+ * found taken (lowercased).
+ */
+function checkVirtualHost(
+  vh0: EnvoyObject,
+  taken: (domain: string) => boolean,
+  claim: (domain: string) => void,
+  fallbackConfig: string,
+  report: Report,
+  dups: string[],
+): EnvoyObject | null {
+  const vname = String(vh0.name);
+  const firstRoute = ((vh0.routes ?? []) as EnvoyObject[])[0];
+  const vconfig = (firstRoute && routeOrigin.get(firstRoute)) ?? fallbackConfig;
+  let vh = fixHeaderMutations(vh0, undefined, vname, vconfig, report);
+  const written = (vh.domains ?? []) as string[];
+  // The written list is kept unless a duplicate shows up (the common case allocates nothing).
+  let domains = written;
+  for (let i = 0; i < written.length; i++) {
+    const d = written[i]!;
+    const key = UPPER.test(d) ? d.toLowerCase() : d;
+    if (taken(key)) {
+      report({ unit: vname, config: vconfig, reason: `duplicate domain "${d}"`, action: 'removed' });
+      dups.push(key);
+      if (domains === written) domains = written.slice(0, i);
+      continue;
+    }
+    claim(key);
+    if (domains !== written) domains.push(d);
+  }
+  // A virtual host whose content passed untouched before passes again (domains are still deduplicated
+  // against the other hosts of this table above, which is why only a host keeping its domains qualifies).
+  const untouched = vh === vh0 && domains === written;
+  const key = untouched ? contentKey('vhost', vh0) : undefined;
+  if (key !== undefined && passedBefore(key)) {
+    passedHosts.add(vh0);
+    return vh0;
+  }
+  if (domains.length === 0) {
+    report({ unit: vname, config: vconfig, reason: 'virtual host has no domain left', action: 'removed' });
+    return null;
+  }
+  const routes: EnvoyObject[] = [];
+  for (const [i, r0] of ((vh.routes ?? []) as EnvoyObject[]).entries()) {
+    const config = routeOrigin.get(r0) ?? vconfig;
+    const unit = `${vname}/${String(r0.name ?? i)}`;
+    const r = fixWeightedClusters(fixHeaderMutations(r0, r0, unit, config, report), unit, config, report);
+    const problems = pgvViolations(T.route, r, 'route');
+    const weights = weightProblem(r);
+    if (weights) problems.unshift(weights);
+    if (problems.length > 0) {
+      report({ unit, config, reason: problems.join('; '), action: 'removed' });
+      continue;
+    }
+    routes.push(r);
+  }
+  const original = (vh0.routes ?? []) as EnvoyObject[];
+  const same =
+    vh === vh0 &&
+    domains.length === ((vh0.domains ?? []) as string[]).length &&
+    routes.length === original.length &&
+    routes.every((r, i) => r === original[i]);
+  if (!same) vh = { ...vh, domains, routes };
+  // Routes were checked one by one above: the virtual host's own fields only.
+  const vproblems = virtualHostViolations(vh, 'virtual_host');
+  if (vproblems.length > 0) {
+    report({ unit: vname, config: vconfig, reason: vproblems.join('; '), action: 'removed' });
+    return null;
+  }
+  if (key !== undefined && vh === vh0) {
+    rememberPassed(key);
+    passedHosts.add(vh0);
+  }
+  return vh;
+}
+
+/**
+ * What checking one table's virtual hosts found, by position (only where something happened): kept for
+ * as long as the hosts array lives, so the same array is not checked again and a table derived from it
+ * (see `derivedHosts`) is checked by difference.
+ */
+interface TableCheck {
+  input: readonly EnvoyObject[];
+  fallbackConfig: string;
+  /** Positions whose output is not the input host: its repaired form, or null when left out. */
+  outAt: Map<number, EnvoyObject | null>;
+  /** Positions with domains an earlier host had taken, and those domains (lowercased). */
+  takenAt: Map<number, ReadonlySet<string>>;
+  reportsAt: Map<number, ReportArgs[]>;
+  output: readonly EnvoyObject[];
+}
+
+const checkedTables = new WeakMap<readonly EnvoyObject[], TableCheck>();
+
+/**
+ * A table's virtual hosts -> those of the table it was made from by replacing hosts (routes.ts). When only
+ * hosts keeping their domains were replaced, what every other host claims is as before, so only the
+ * replaced ones are checked (against the domains their position found taken last time).
+ */
+export const derivedHosts = new WeakMap<readonly EnvoyObject[], readonly EnvoyObject[]>();
+
+function outputOf(
+  input: readonly EnvoyObject[],
+  outAt: Map<number, EnvoyObject | null>,
+): readonly EnvoyObject[] {
+  if (outAt.size === 0) return input;
+  const out: EnvoyObject[] = [];
+  input.forEach((vh, i) => {
+    const o = outAt.has(i) ? outAt.get(i)! : vh;
+    if (o) out.push(o);
+  });
+  return out;
+}
+
+function fullCheck(input: readonly EnvoyObject[], fallbackConfig: string): TableCheck {
   // The domains taken in this table, lowercased.
   const seen = new Set<string>();
-  const vhosts: EnvoyObject[] = [];
-  for (const vh0 of (rc.virtual_hosts ?? []) as EnvoyObject[]) {
+  const taken = (d: string) => seen.has(d);
+  const claim = (d: string) => void seen.add(d);
+  const outAt = new Map<number, EnvoyObject | null>();
+  const takenAt = new Map<number, ReadonlySet<string>>();
+  const reportsAt = new Map<number, ReportArgs[]>();
+  for (let i = 0; i < input.length; i++) {
+    const vh0 = input[i]!;
     // A host object that passed untouched before (an interned one, see routes.ts) passes again unless one
     // of its domains is already taken in this table.
-    if (passedHosts.has(vh0) && claimDomains(vh0, seen)) {
-      vhosts.push(vh0);
-      continue;
-    }
-    const vname = String(vh0.name);
-    const firstRoute = ((vh0.routes ?? []) as EnvoyObject[])[0];
-    const vconfig = (firstRoute && routeOrigin.get(firstRoute)) ?? fallbackConfig;
-    let vh = fixHeaderMutations(vh0, undefined, vname, vconfig, report);
-    const written = (vh.domains ?? []) as string[];
-    // The written list is kept unless a duplicate shows up (the common case allocates nothing).
-    let domains = written;
-    for (let i = 0; i < written.length; i++) {
-      const d = written[i]!;
-      const key = UPPER.test(d) ? d.toLowerCase() : d;
-      if (seen.has(key)) {
-        report({ unit: vname, config: vconfig, reason: `duplicate domain "${d}"`, action: 'removed' });
-        if (domains === written) domains = written.slice(0, i);
-        continue;
-      }
-      seen.add(key);
-      if (domains !== written) domains.push(d);
-    }
-    // A virtual host whose content passed untouched before passes again (domains are still deduplicated
-    // against the other hosts of this table above, which is why only a host keeping its domains qualifies).
-    const untouched = vh === vh0 && domains === written;
-    const key = untouched ? contentKey('vhost', vh0) : undefined;
-    if (key !== undefined && passedBefore(key)) {
-      passedHosts.add(vh0);
-      vhosts.push(vh0);
-      continue;
-    }
-    if (domains.length === 0) {
-      report({ unit: vname, config: vconfig, reason: 'virtual host has no domain left', action: 'removed' });
-      continue;
-    }
-    const routes: EnvoyObject[] = [];
-    for (const [i, r0] of ((vh.routes ?? []) as EnvoyObject[]).entries()) {
-      const config = routeOrigin.get(r0) ?? vconfig;
-      const unit = `${vname}/${String(r0.name ?? i)}`;
-      const r = fixWeightedClusters(fixHeaderMutations(r0, r0, unit, config, report), unit, config, report);
-      const problems = pgvViolations(T.route, r, 'route');
-      const weights = weightProblem(r);
-      if (weights) problems.unshift(weights);
-      if (problems.length > 0) {
-        report({ unit, config, reason: problems.join('; '), action: 'removed' });
-        continue;
-      }
-      routes.push(r);
-    }
-    const original = (vh0.routes ?? []) as EnvoyObject[];
-    const same =
-      vh === vh0 &&
-      domains.length === ((vh0.domains ?? []) as string[]).length &&
-      routes.length === original.length &&
-      routes.every((r, i) => r === original[i]);
-    if (!same) vh = { ...vh, domains, routes };
-    // Routes were checked one by one above: the virtual host's own fields only.
-    const vproblems = virtualHostViolations(vh, 'virtual_host');
-    if (vproblems.length > 0) {
-      report({ unit: vname, config: vconfig, reason: vproblems.join('; '), action: 'removed' });
-      continue;
-    }
-    if (key !== undefined && vh === vh0) {
-      rememberPassed(key);
-      passedHosts.add(vh0);
-    }
-    vhosts.push(vh);
+    if (passedHosts.has(vh0) && claimDomains(vh0, seen)) continue;
+    const dups: string[] = [];
+    const reports: ReportArgs[] = [];
+    const vh = checkVirtualHost(vh0, taken, claim, fallbackConfig, (r) => reports.push(r), dups);
+    if (dups.length > 0) takenAt.set(i, new Set(dups));
+    if (reports.length > 0) reportsAt.set(i, reports);
+    if (vh !== vh0) outAt.set(i, vh);
   }
+  return { input, fallbackConfig, outAt, takenAt, reportsAt, output: outputOf(input, outAt) };
+}
+
+const sameDomains = (a: readonly string[], b: readonly string[]): boolean =>
+  a === b || (a.length === b.length && a.every((d, i) => d === b[i]));
+
+/** `input` checked from `base`'s findings; undefined when a host was added, removed or changed domains. */
+function recheck(
+  base: TableCheck,
+  input: readonly EnvoyObject[],
+  fallbackConfig: string,
+): TableCheck | undefined {
+  const prev = base.input;
+  if (prev.length !== input.length || base.fallbackConfig !== fallbackConfig) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < input.length; i++) {
+    if (input[i] === prev[i]) continue;
+    if (!sameDomains(lowered(input[i]!), lowered(prev[i]!))) return undefined;
+    changed.push(i);
+  }
+  const outAt = new Map(base.outAt);
+  const reportsAt = new Map(base.reportsAt);
+  const claim = () => {};
+  for (const i of changed) {
+    const vh0 = input[i]!;
+    const had = base.takenAt.get(i);
+    const reports: ReportArgs[] = [];
+    const vh = checkVirtualHost(
+      vh0,
+      (d) => had?.has(d) === true,
+      claim,
+      fallbackConfig,
+      (r) => reports.push(r),
+      [],
+    );
+    if (reports.length > 0) reportsAt.set(i, reports);
+    else reportsAt.delete(i);
+    if (vh !== vh0) outAt.set(i, vh);
+    else outAt.delete(i);
+  }
+  return { input, fallbackConfig, outAt, takenAt: base.takenAt, reportsAt, output: outputOf(input, outAt) };
+}
+
+function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report: Report): EnvoyObject {
+  const input = (rc.virtual_hosts ?? []) as readonly EnvoyObject[];
+  let check = checkedTables.get(input);
+  if (check?.fallbackConfig !== fallbackConfig) {
+    const base = derivedHosts.get(input);
+    const baseCheck = base && checkedTables.get(base);
+    check = (baseCheck && recheck(baseCheck, input, fallbackConfig)) ?? fullCheck(input, fallbackConfig);
+    checkedTables.set(input, check);
+  }
+  for (const i of [...check.reportsAt.keys()].sort((a, b) => a - b))
+    for (const r of check.reportsAt.get(i)!) report(r);
   return fixHeaderMutations(
-    { ...rc, virtual_hosts: vhosts },
+    { ...rc, virtual_hosts: check.output },
     undefined,
     String(rc.name),
     fallbackConfig,

@@ -3,7 +3,16 @@
 import { virtualHostName } from '../model/names.js';
 import { isHttpProtocol } from '../model/protocol.js';
 import { hostMatches } from '../model/scope.js';
-import type { Interner, Proxy as ProxyNode, PushContext, Service, ServicePort } from '../model/types.js';
+import type {
+  ConfigEntry,
+  Interner,
+  Proxy as ProxyNode,
+  PushContext,
+  PushMemo,
+  Service,
+  ServicePort,
+} from '../model/types.js';
+import { derivedHosts } from './envoy-rules.js';
 import { domainName, sharedLabels, virtualHostDomains } from './route-hosts.js';
 import type { EnvoyObject, VirtualServiceSpec } from './route-spec.js';
 import {
@@ -34,12 +43,26 @@ export function routablePort(p: ServicePort): boolean {
   return isHttpProtocol(p.protocol) || p.protocol === 'Unsupported';
 }
 
-/** Visible services that have `port`, each reduced to that one port (as Istio's per-port registry). */
+const registries = new WeakMap<readonly Service[], Map<number, Map<string, Service>>>();
+
+/**
+ * Visible services that have `port`, each reduced to that one port (as Istio's per-port registry); one map
+ * per service list and port (scopes seeing every service pass the push's list and share it).
+ */
 export function servicesOnPort(services: readonly Service[], port: number): Map<string, Service> {
-  const out = new Map<string, Service>();
-  for (const s of services) {
-    const view = portView(s, port);
-    if (view) out.set(s.hostname, view);
+  let byPort = registries.get(services);
+  if (!byPort) {
+    byPort = new Map();
+    registries.set(services, byPort);
+  }
+  let out = byPort.get(port);
+  if (!out) {
+    out = new Map();
+    for (const s of services) {
+      const view = portView(s, port);
+      if (view) out.set(s.hostname, view);
+    }
+    byPort.set(port, out);
   }
   return out;
 }
@@ -95,13 +118,14 @@ function rankOf(services: readonly Service[], port: number): Map<string, number>
   return ranks;
 }
 
+/** What one VirtualService adds to a route table: its routes and the virtual hosts they go to. */
 interface Wrapper {
-  services: Service[];
-  vsHosts: string[];
   routes: EnvoyObject[];
+  /** Virtual host name -> the VS host it is for (a host no service has) or the service; in VS order. */
+  hosts: Map<string, string | Service>;
 }
 
-/** The port's services indexed for VirtualService host matching (built once per route config). */
+/** The port's services indexed for VirtualService host matching (one per registry, see `indexOf`). */
 interface HostIndex {
   all: Service[];
   byHost: Map<string, Service>;
@@ -109,14 +133,21 @@ interface HostIndex {
   wildcards: Service[];
 }
 
-function hostIndex(registry: Map<string, Service>): HostIndex {
-  const all = [...registry.values()];
-  return {
-    all,
-    byHost: registry,
-    position: new Map(all.map((s, i) => [s.hostname, i])),
-    wildcards: all.filter((s) => s.hostname.startsWith('*')),
-  };
+const indexes = new WeakMap<Map<string, Service>, HostIndex>();
+
+function indexOf(registry: Map<string, Service>): HostIndex {
+  let index = indexes.get(registry);
+  if (!index) {
+    const all = [...registry.values()];
+    index = {
+      all,
+      byHost: registry,
+      position: new Map(all.map((s, i) => [s.hostname, i])),
+      wildcards: all.filter((s) => s.hostname.startsWith('*')),
+    };
+    indexes.set(registry, index);
+  }
+  return index;
 }
 
 /** Services a VS host names or is named by (either may be a wildcard), in registry order. */
@@ -131,18 +162,36 @@ function servicesForHost(h: string, index: HostIndex): Service[] {
     : matched;
 }
 
-function vsWrapper(vs: VirtualService, index: HostIndex, ctx: RouteContext): Wrapper | undefined {
+function vsWrapper(
+  vs: VirtualService,
+  registry: Map<string, Service>,
+  ctx: RouteContext,
+  memo: PushMemo | undefined,
+): Wrapper | undefined {
   const vsHosts: string[] = [];
   const services: Service[] = [];
   for (const h of vs.spec.hosts ?? []) {
-    const matched = servicesForHost(h, index);
+    const matched = servicesForHost(h, indexOf(registry));
     if (matched.length === 0) vsHosts.push(h);
     services.push(...matched.filter((s) => routablePort(s.ports[0]!)));
   }
   // Istio builds host-only virtual hosts under port 80 when no service port is HTTP.
   if (services.length === 0 && ctx.port !== 80) return undefined;
-  const routes = buildHttpRoutes(vs, ctx);
-  return routes.length > 0 ? { services, vsHosts, routes } : undefined;
+  const built = buildHttpRoutes(vs, ctx);
+  if (built.length === 0) return undefined;
+  // Routes equal in content are one interned array, and a host made of interned parts is interned too
+  // (the key names the routes by identity), so routed hosts are also the same objects push after push.
+  const routes = memo ? memo.intern(`routes\n${JSON.stringify(built)}`, () => built) : built;
+  const hosts = new Map<string, string | Service>();
+  for (const h of vsHosts) {
+    const name = domainName(h, ctx.port);
+    if (!hosts.has(name)) hosts.set(name, h);
+  }
+  for (const s of services) {
+    const name = hostNameOf(s);
+    if (!hosts.has(name)) hosts.set(name, s);
+  }
+  return { routes, hosts };
 }
 
 /** The virtual host of a service on `port` that no VirtualService routes (read: hostname, address, port, DNS domain). */
@@ -168,6 +217,71 @@ function internHost(intern: Interner, s: Service, make: () => EnvoyObject, key =
   ).vh;
 }
 
+/** Makes the virtual hosts of one route table, interned in the push memo when there is one. */
+class HostMaker {
+  /** Default hosts' interners by labels shared with the proxy's DNS domain. */
+  private readonly defaults = new Map<number, Interner>();
+
+  constructor(
+    readonly memo: PushMemo | undefined,
+    private readonly port: number,
+    private readonly dnsDomain: string,
+  ) {}
+
+  /** The host `name` of wrapper `w` (`intern`: the wrapper's group, when made for many names). */
+  routed(w: Wrapper, name: string, intern = this.routedGroup(w)): EnvoyObject {
+    const src = w.hosts.get(name)!;
+    const { routes } = w;
+    if (typeof src === 'string') {
+      const make = () => ({ name, domains: [src, name], routes });
+      return intern ? intern(`host\n${name}`, make) : make();
+    }
+    const make = () => ({ name, domains: virtualHostDomains(src, this.port, this.dnsDomain), routes });
+    const key = intern && `${sharedLabels(src.hostname, this.dnsDomain)}\n${src.hostname}`;
+    return intern && key ? internHost(intern, src, make, key) : make();
+  }
+
+  routedGroup(w: Wrapper): Interner | undefined {
+    return this.memo?.group(`routed\n${this.port}\n${this.memo.idOf(w.routes)}`);
+  }
+
+  /**
+   * A service no VirtualService routes gets the default route. Its virtual host is a function of the key's
+   * parts only, so it is interned: every scope and push asking again gets the same object, which the
+   * Envoy-rules check and the RouteConfiguration encoder then skip by identity. Keyed by how many labels
+   * the host shares with the proxy's DNS domain (all its domains depend on), not the domain itself: scopes
+   * of other namespaces then share one object per service.
+   */
+  fallback(s: Service): EnvoyObject {
+    const make = () => defaultVirtualHost(s, this.port, this.dnsDomain);
+    if (!this.memo) return make();
+    const shared = sharedLabels(s.hostname, this.dnsDomain);
+    let intern = this.defaults.get(shared);
+    if (!intern) {
+      intern = this.memo.group(`default\n${this.port}\n${shared}`);
+      this.defaults.set(shared, intern);
+    }
+    return internHost(intern, s, make);
+  }
+}
+
+/**
+ * One route table as last built for a scope and port, with what it was built from: the next push whose
+ * registry and DestinationRules are the same objects starts from it and redoes only the hosts of the
+ * VirtualServices that changed (the config store keeps an unchanged entry's object, see config-store.ts).
+ */
+interface RouteTable {
+  services: readonly Service[];
+  destinationRules: readonly ConfigEntry[];
+  virtualServices: readonly ConfigEntry[];
+  wrappers: Map<ConfigEntry, Wrapper | undefined>;
+  /** Sorted by name, without the fallthrough host. Never mutated. */
+  hosts: readonly EnvoyObject[];
+}
+
+/** Above this share of changed VirtualServices a table is built from nothing (as cheap, and simpler). */
+const INCREMENTAL_SHARE = 1 / 8;
+
 /** Sidecar RouteContext for one listener port. */
 export function sidecarRouteContext(
   push: PushContext,
@@ -186,66 +300,179 @@ export function sidecarRouteContext(
   };
 }
 
-/** Virtual hosts for sidecar route config `"<port>"`, sorted by name, without the fallthrough host. */
-export function sidecarVirtualHosts(push: PushContext, proxy: ProxyNode, port: number): EnvoyObject[] {
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The VirtualServices of `next` not in `prev` and of `prev` not in `next`; undefined when the ones in both changed order. */
+function vsDelta(
+  prev: readonly ConfigEntry[],
+  next: readonly ConfigEntry[],
+): { added: ConfigEntry[]; removed: ConfigEntry[] } | undefined {
+  const inNext = new Set(next);
+  const inPrev = new Set(prev);
+  const removed = prev.filter((v) => !inNext.has(v));
+  const added = next.filter((v) => !inPrev.has(v));
+  const keptPrev = prev.filter((v) => inNext.has(v));
+  const keptNext = next.filter((v) => inPrev.has(v));
+  return sameItems(keptPrev, keptNext) ? { added, removed } : undefined;
+}
+
+/**
+ * Virtual hosts for sidecar route config `"<port>"`, sorted by name, without the fallthrough host. The
+ * returned array is shared (held for the next push): callers must not mutate it.
+ */
+export function sidecarVirtualHosts(
+  push: PushContext,
+  proxy: ProxyNode,
+  port: number,
+): readonly EnvoyObject[] {
   const scope = push.sidecarScope(proxy);
-  const registry = servicesOnPort(scope.services, port);
+  // A scope that sees every service (no Sidecar egress, nothing hidden by exportTo) shares the registry's.
+  const visible = scope.services.length === push.services.length ? push.services : scope.services;
+  const registry = servicesOnPort(visible, port);
   const ctx = sidecarRouteContext(push, proxy, port, registry);
-  const wrappers: Wrapper[] = [];
-  const index = hostIndex(registry);
-  for (const vs of scope.virtualServices as VirtualService[]) {
-    const w = vsWrapper(vs, index, ctx);
-    if (w) wrappers.push(w);
-  }
-  const byName = new Map<string, EnvoyObject>();
   const memo = push.memo;
-  for (const w of wrappers) {
-    // Routes equal in content are one interned array, and a host made of interned parts is interned too
-    // (the key names the routes by identity), so routed hosts are also the same objects push after push.
-    const routes = memo ? memo.intern(`routes\n${JSON.stringify(w.routes)}`, () => w.routes) : w.routes;
-    const intern = memo?.group(`routed\n${port}\n${memo.idOf(routes)}`);
-    for (const h of w.vsHosts) {
-      const name = domainName(h, port);
-      if (byName.has(name)) continue;
-      const make = () => ({ name, domains: [h, name], routes });
-      byName.set(name, intern ? intern(`host\n${name}`, make) : make());
-    }
-    for (const s of w.services) {
-      const name = hostNameOf(s);
-      if (byName.has(name)) continue;
-      const make = () => ({ name, domains: virtualHostDomains(s, port, proxy.dnsDomain), routes });
-      const key = intern && `${sharedLabels(s.hostname, proxy.dnsDomain)}\n${s.hostname}`;
-      byName.set(name, intern && key ? internHost(intern, s, make, key) : make());
-    }
+  const holder = memo?.group('route-table')(
+    JSON.stringify([scope.key, port, proxy.dnsDomain, push.domain, Object.entries(proxy.labels).sort()]),
+    () => ({}) as { table?: RouteTable },
+  );
+  const destinationRules = push.configs('DestinationRule');
+  const virtualServices = scope.virtualServices;
+  const prev = holder?.table;
+  const maker = new HostMaker(memo, port, proxy.dnsDomain);
+  const ranks = rankOf(push.services, port);
+  let table: RouteTable | undefined;
+  if (prev && prev.services === push.services && sameItems(prev.destinationRules, destinationRules)) {
+    if (sameItems(prev.virtualServices, virtualServices)) return prev.hosts;
+    table = patchedTable(prev, virtualServices, registry, ctx, maker, ranks);
   }
-  // Services no VirtualService routes get the default route. Their virtual host is a function of the
-  // key's parts only, so it is interned: every scope and push asking again gets the same object, which
-  // the Envoy-rules check and the RouteConfiguration encoder then skip by identity.
-  // Keyed by how many labels the host shares with the proxy's DNS domain (all its domains depend on), not
-  // the domain itself: scopes of other namespaces then share one object per service.
-  const groups = memo ? new Map<number, Interner>() : undefined;
+  table ??= fullTable(push.services, destinationRules, virtualServices, registry, ctx, maker, ranks);
+  if (holder) holder.table = table;
+  return table.hosts;
+}
+
+type Ranks = Map<string, number>;
+
+function compareNames(ranks: Ranks, a: string, b: string): number {
+  const ra = ranks.get(a);
+  const rb = ranks.get(b);
+  return ra !== undefined && rb !== undefined ? ra - rb : collator.compare(a, b);
+}
+
+function fullTable(
+  services: readonly Service[],
+  destinationRules: readonly ConfigEntry[],
+  virtualServices: readonly ConfigEntry[],
+  registry: Map<string, Service>,
+  ctx: RouteContext,
+  maker: HostMaker,
+  ranks: Ranks,
+): RouteTable {
+  const wrappers = new Map<ConfigEntry, Wrapper | undefined>();
+  const byName = new Map<string, EnvoyObject>();
+  for (const vs of virtualServices as VirtualService[]) {
+    const w = vsWrapper(vs, registry, ctx, maker.memo);
+    wrappers.set(vs, w);
+    if (!w) continue;
+    const intern = maker.routedGroup(w);
+    for (const name of w.hosts.keys()) if (!byName.has(name)) byName.set(name, maker.routed(w, name, intern));
+  }
   for (const s of registry.values()) {
     const name = hostNameOf(s);
-    if (byName.has(name) || !routablePort(s.ports[0]!)) continue;
-    const make = () => defaultVirtualHost(s, port, proxy.dnsDomain);
-    if (!memo || !groups) {
-      byName.set(name, make());
-      continue;
-    }
-    const shared = sharedLabels(s.hostname, proxy.dnsDomain);
-    let intern = groups.get(shared);
-    if (!intern) {
-      intern = memo.group(`default\n${port}\n${shared}`);
-      groups.set(shared, intern);
-    }
-    byName.set(name, internHost(intern, s, make));
+    if (!byName.has(name) && routablePort(s.ports[0]!)) byName.set(name, maker.fallback(s));
   }
-  const ranks = rankOf(push.services, port);
-  return [...byName.values()].sort((a, b) => {
-    const ra = ranks.get(a.name as string);
-    const rb = ranks.get(b.name as string);
-    return ra !== undefined && rb !== undefined ? ra - rb : collator.compare(String(a.name), String(b.name));
-  });
+  const hosts = [...byName.values()].sort((a, b) => compareNames(ranks, String(a.name), String(b.name)));
+  return { services, destinationRules, virtualServices, wrappers, hosts };
+}
+
+/**
+ * `prev` with the VirtualServices now in force: the hosts the changed ones name (before or after) are made
+ * again, the first VirtualService naming a host still winning it; every other host is `prev`'s object.
+ * Undefined when too much changed or the unchanged ones moved (then the table is built from nothing).
+ */
+function patchedTable(
+  prev: RouteTable,
+  virtualServices: readonly ConfigEntry[],
+  registry: Map<string, Service>,
+  ctx: RouteContext,
+  maker: HostMaker,
+  ranks: Ranks,
+): RouteTable | undefined {
+  const delta = vsDelta(prev.virtualServices, virtualServices);
+  if (!delta) return undefined;
+  const { added, removed } = delta;
+  if (added.length + removed.length > Math.max(4, virtualServices.length * INCREMENTAL_SHARE))
+    return undefined;
+  const wrappers = new Map(prev.wrappers);
+  // Names to make again, with the service each stands for (undefined: a VS host no service has).
+  const touched = new Map<string, Service | undefined>();
+  const touch = (w: Wrapper | undefined) => {
+    for (const [name, src] of w?.hosts ?? []) touched.set(name, typeof src === 'string' ? undefined : src);
+  };
+  for (const vs of removed) {
+    touch(wrappers.get(vs));
+    wrappers.delete(vs);
+  }
+  for (const vs of added) {
+    const w = vsWrapper(vs as VirtualService, registry, ctx, maker.memo);
+    wrappers.set(vs, w);
+    touch(w);
+  }
+  const order = virtualServices.map((vs) => wrappers.get(vs));
+  const hosts = [...prev.hosts];
+  for (const [name, service] of touched) {
+    const winner = order.find((w) => w?.hosts.has(name));
+    const host = winner ? maker.routed(winner, name) : service ? maker.fallback(service) : undefined;
+    // Binary search for the name's place in the sorted hosts.
+    let lo = 0;
+    let hi = hosts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareNames(ranks, String(hosts[mid]!.name), name) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const present = lo < hosts.length && hosts[lo]!.name === name;
+    if (host && present) hosts[lo] = host;
+    else if (host) hosts.splice(lo, 0, host);
+    else if (present) hosts.splice(lo, 1);
+  }
+  patchedFrom.set(hosts, prev.hosts);
+  return { ...prev, virtualServices, wrappers, hosts };
+}
+
+/** A patched table's hosts -> the hosts of the table it was patched from (see `patchedTable`). */
+const patchedFrom = new WeakMap<readonly EnvoyObject[], readonly EnvoyObject[]>();
+
+/** Route configurations by table hosts, then by name and fallthrough: an unchanged table is the same object. */
+const configurations = new WeakMap<readonly EnvoyObject[], Map<string, RouteConfiguration>>();
+
+/**
+ * The RouteConfiguration of a sidecar table: its hosts plus the fallthrough host. One object per table, name
+ * and fallthrough, so a push that kept the table keeps the object (and its check and encoding); one made
+ * from a patched table tells the Envoy-rules check which table it derives from.
+ */
+function sidecarRouteConfiguration(
+  name: string,
+  hosts: readonly EnvoyObject[],
+  allowAny: boolean,
+): RouteConfiguration {
+  let byName = configurations.get(hosts);
+  if (!byName) {
+    byName = new Map();
+    configurations.set(hosts, byName);
+  }
+  const key = `${allowAny}\n${name}`;
+  let rc = byName.get(key);
+  if (!rc) {
+    const vhosts = [...hosts, fallthroughVirtualHost(allowAny)];
+    const base = patchedFrom.get(hosts);
+    const baseHosts =
+      base && (configurations.get(base)?.get(key)?.virtual_hosts as EnvoyObject[] | undefined);
+    if (baseHosts) derivedHosts.set(vhosts, baseHosts);
+    rc = { name, virtual_hosts: vhosts, validate_clusters: { value: false } };
+    byName.set(key, rc);
+  }
+  return rc;
 }
 
 /** True when outbound traffic to unknown hosts is allowed for this proxy (a Sidecar overrides the mesh). */
@@ -267,9 +494,11 @@ export function buildSidecarRoutes(
   return routeNames.map((name) => {
     const port = /^\d+$/.test(name) ? Number(name) : 0;
     if (port <= 0 || port > 65535) return emptyRouteConfiguration(name);
-    const vhosts = sidecarVirtualHosts(push, proxy, port);
-    vhosts.push(fallthroughVirtualHost(allowAnyOutbound(push, proxy)));
-    return { name, virtual_hosts: vhosts, validate_clusters: { value: false } };
+    return sidecarRouteConfiguration(
+      name,
+      sidecarVirtualHosts(push, proxy, port),
+      allowAnyOutbound(push, proxy),
+    );
   });
 }
 

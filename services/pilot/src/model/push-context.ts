@@ -57,16 +57,32 @@ export function sortConfigs(entries: readonly ConfigEntry[]): ConfigEntry[] {
   );
 }
 
+/**
+ * An entry with its hosts resolved, one object per store entry and domain: a push after which an entry is
+ * unchanged (the store keeps its object) hands generators the same resolved object as before.
+ */
+const resolved = new WeakMap<ConfigEntry, { domain: string; entry: ConfigEntry }>();
+
+function resolvedOnce(e: ConfigEntry, domain: string, make: () => ConfigEntry): ConfigEntry {
+  const held = resolved.get(e);
+  if (held?.domain === domain) return held.entry;
+  const entry = make();
+  resolved.set(e, { domain, entry });
+  return entry;
+}
+
 function withFqdnHost(dr: ConfigEntry, domain: string): ConfigEntry {
-  return {
+  return resolvedOnce(dr, domain, () => ({
     ...dr,
     spec: { ...dr.spec, host: resolveShortName(String(dr.spec.host ?? ''), dr.namespace, domain) },
-  };
+  }));
 }
 
 function withFqdnHosts(vs: ConfigEntry, domain: string): ConfigEntry {
-  const hosts = ((vs.spec.hosts ?? []) as string[]).map((h) => resolveShortName(h, vs.namespace, domain));
-  return { ...vs, spec: { ...vs.spec, hosts } };
+  return resolvedOnce(vs, domain, () => {
+    const hosts = ((vs.spec.hosts ?? []) as string[]).map((h) => resolveShortName(h, vs.namespace, domain));
+    return { ...vs, spec: { ...vs.spec, hosts } };
+  });
 }
 
 function indexServices(lists: Service[][]): { services: Service[]; byHost: Map<string, Service> } {

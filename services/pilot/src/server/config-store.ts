@@ -119,6 +119,8 @@ export function meshViewOf(body: Record<string, unknown> = {}): MeshView {
  */
 export class ConfigStore {
   private readonly byKind = new Map<string, readonly ConfigEntry[]>();
+  /** Per kind, the entries of `byKind` by MCP resource name. */
+  private readonly named = new Map<string, Map<string, ConfigEntry>>();
   private mesh: MeshView = meshViewOf();
   private version = '0';
   private generation = 0;
@@ -139,10 +141,18 @@ export class ConfigStore {
     }
     const info = kindByCollection(update.collection);
     if (!info) return err(`unknown collection "${update.collection}"`);
-    this.byKind.set(
-      info.kind,
-      update.resources.map((r) => toConfigEntry(info.kind, r)),
-    );
+    // A resource whose version did not change keeps its entry object: builds cache what they derive from
+    // an entry by identity (push-context.ts, generate/routes.ts), so an unchanged one is not derived again.
+    const held = this.named.get(info.kind);
+    const fresh = new Map<string, ConfigEntry>();
+    const list = update.resources.map((r) => {
+      const prev = held?.get(r.metadata.name);
+      const entry = prev && prev.version === r.metadata.version ? prev : toConfigEntry(info.kind, r);
+      fresh.set(r.metadata.name, entry);
+      return entry;
+    });
+    this.named.set(info.kind, fresh);
+    this.byKind.set(info.kind, list);
     if (update.collection === ENDPOINTS_COLLECTION) {
       const hosts = [...update.changed.map((r) => r.metadata.name), ...update.removed].map((n) => {
         const [ns, name] = splitResourceName(n);

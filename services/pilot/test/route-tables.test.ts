@@ -1,0 +1,241 @@
+// Route tables built by difference: a push after which only some VirtualServices changed redoes only the
+// virtual hosts those name (routes.ts `patchedTable`), and the Envoy-rules check redoes only the replaced
+// hosts (envoy-rules.ts `recheck`). Each step of a table of changes must give exactly what a Pilot building
+// the new config from nothing gives (RouteConfiguration bytes and every rejection reported), and the
+// cheap path must be the one taken. Config goes the production way: Galley's validation and MCP encoding,
+// then Pilot's ConfigStore, which keeps an unchanged resource's entry object.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kindFor } from '@keel/config';
+import type { McpResource } from '@keel/mcp';
+import { encodeMessage, TypeName } from '@keel/proto';
+import { derivedHosts, type EnvoyRuleRejection } from '../src/generate/envoy-rules.js';
+import {
+  type GenerateStats,
+  generateScopeResources,
+  newEnvoyFilterStats,
+  newListenerStats,
+} from '../src/generate/index.js';
+import { buildSidecarRoutes } from '../src/generate/routes.js';
+import { parseNode } from '../src/model/proxy.js';
+import { buildPushContext } from '../src/model/push-context.js';
+import { InternTable } from '../src/model/push-memo.js';
+import type { PushContext } from '../src/model/types.js';
+import { nextPushContext } from '../src/push/context.js';
+import { ConfigStore, type PushRequest } from '../src/server/config-store.js';
+import {
+  BOOKINFO_YAML,
+  bookinfoNetworking,
+  type KubeObject,
+  readObjects,
+  runCluster,
+  sidecarNode,
+} from './fixtures/index.js';
+import { mcpSnapshot } from './server-harness.js';
+
+const NET = 'networking.istio.io/v1alpha3';
+const CLUSTER = runCluster(readObjects([BOOKINFO_YAML]));
+const ALL_V1 = readObjects([bookinfoNetworking('virtual-service-all-v1.yaml')]);
+const DR_ALL = readObjects([bookinfoNetworking('destination-rule-all.yaml')]);
+const REVIEWS_50_V3 = readObjects([bookinfoNetworking('virtual-service-reviews-50-v3.yaml')]);
+
+/**
+ * A ServiceEntry whose address is reviews' ClusterIP (10.0.0.4): its host sorts before reviews', so reviews'
+ * host finds its IP domains taken (reported, and replayed when only reviews' routes change).
+ */
+const MIRROR: KubeObject = {
+  apiVersion: NET,
+  kind: 'ServiceEntry',
+  metadata: { name: 'mirror', namespace: 'default' },
+  spec: {
+    hosts: ['mirror.example.com'],
+    addresses: ['10.0.0.4'],
+    ports: [{ number: 9080, name: 'http', protocol: 'HTTP' }],
+    location: 'MESH_INTERNAL',
+    resolution: 'STATIC',
+    endpoints: [{ address: '10.9.9.9' }],
+  },
+};
+
+const vs = (name: string, hosts: string[], dest: string, timeout?: string): KubeObject => ({
+  apiVersion: NET,
+  kind: 'VirtualService',
+  metadata: { name, namespace: 'default' },
+  spec: { hosts, http: [{ ...(timeout ? { timeout } : {}), route: [{ destination: { host: dest } }] }] },
+});
+
+/** Pilot's ConfigStore fed as the MCP sink feeds it: per collection, only when something in it changed. */
+class Feed {
+  readonly store = new ConfigStore();
+  private held = new Map<string, Map<string, McpResource>>();
+  private n = 0;
+
+  publish(objects: readonly KubeObject[]): PushRequest {
+    this.n += 1;
+    const kinds = new Set<string>();
+    for (const [collection, resources] of mcpSnapshot(
+      objects.filter((o) => kindFor(String(o.apiVersion), String(o.kind))),
+      `v${this.n}`,
+    ).collections) {
+      const prev = this.held.get(collection) ?? new Map<string, McpResource>();
+      const changed = resources.filter(
+        (r) => prev.get(r.metadata.name)?.metadata.version !== r.metadata.version,
+      );
+      const removed = [...prev.keys()].filter((name) => !resources.some((r) => r.metadata.name === name));
+      if (this.n > 1 && changed.length === 0 && removed.length === 0) continue;
+      this.held.set(collection, new Map(resources.map((r) => [r.metadata.name, r])));
+      const applied = this.store.apply({
+        collection,
+        resources: [...resources],
+        changed,
+        removed,
+        incremental: false,
+        version: `v${this.n}`,
+      });
+      assert.ok(applied.ok, applied.ok ? '' : applied.errors);
+      for (const k of applied.value.request.kinds) kinds.add(k);
+    }
+    return { full: true, kinds, edsHosts: new Set(), start: Date.now() };
+  }
+}
+
+const productpage = (push: PushContext) => {
+  const pod = push.configs('Pod').find((p) => p.name.startsWith('productpage'))!;
+  const parsed = parseNode(sidecarNode(pod), push);
+  assert.ok(parsed.ok);
+  return parsed.value;
+};
+
+function scopeRoutes(push: PushContext): {
+  routes: Record<string, unknown>[];
+  rejected: EnvoyRuleRejection[];
+} {
+  const stats: GenerateStats = {
+    listeners: newListenerStats(),
+    envoyFilters: newEnvoyFilterStats(),
+    rejected: [],
+  };
+  const { routes } = generateScopeResources(push, productpage(push), stats);
+  return { routes, rejected: stats.rejected ?? [] };
+}
+
+/** The hosts of table `"9080"` as generated, before the Envoy-rules check (the same object while unchanged). */
+const table9080 = (push: PushContext) =>
+  buildSidecarRoutes(push, productpage(push), ['9080'])[0]!.virtual_hosts as readonly Record<
+    string,
+    unknown
+  >[];
+
+const bytes = (rc: Record<string, unknown>) =>
+  Buffer.from(encodeMessage(TypeName.RouteConfiguration, rc)).toString('base64');
+
+interface Step {
+  name: string;
+  objects: KubeObject[];
+  /** What the incremental side must have done with table `"9080"`. */
+  table: 'kept' | 'patched' | 'rebuilt';
+}
+
+const BASE = [
+  ...CLUSTER,
+  ...DR_ALL,
+  ...ALL_V1,
+  MIRROR,
+  vs('mirror', ['mirror.example.com'], 'reviews.default.svc.cluster.local'),
+];
+const without = (objects: KubeObject[], kind: string, name: string) =>
+  objects.filter((o) => !(o.kind === kind && o.metadata.name === name));
+const STEPS: Step[] = [
+  { name: 'the same config again', objects: BASE, table: 'kept' },
+  {
+    name: 'one VirtualService changes its routes',
+    objects: [...without(BASE, 'VirtualService', 'reviews'), ...REVIEWS_50_V3],
+    table: 'patched',
+  },
+  {
+    name: "the VirtualService of the host that takes reviews' IP domains changes",
+    objects: [
+      ...without(BASE, 'VirtualService', 'mirror'),
+      vs('mirror', ['mirror.example.com'], 'ratings.default.svc.cluster.local', '3s'),
+    ],
+    table: 'patched',
+  },
+  {
+    name: 'a later VirtualService names a host an earlier one routes (the earlier keeps it)',
+    objects: [...BASE, vs('reviews-late', ['reviews'], 'ratings.default.svc.cluster.local', '9s')],
+    table: 'patched',
+  },
+  {
+    name: 'the earlier one goes: the later one wins the host',
+    objects: [
+      ...without(BASE, 'VirtualService', 'reviews'),
+      vs('reviews-late', ['reviews'], 'ratings.default.svc.cluster.local', '9s'),
+    ],
+    table: 'patched',
+  },
+  {
+    name: 'a VirtualService goes: its host gets the default route',
+    objects: without(BASE, 'VirtualService', 'ratings'),
+    table: 'patched',
+  },
+  {
+    name: 'a wildcard VirtualService for every host of the namespace',
+    objects: [
+      ...without(BASE, 'VirtualService', 'details'),
+      vs('everything', ['*.default.svc.cluster.local'], 'details.default.svc.cluster.local', '4s'),
+    ],
+    table: 'patched',
+  },
+  {
+    name: 'a DestinationRule changes: built from nothing',
+    objects: [
+      ...BASE.filter((o) => o.kind !== 'DestinationRule'),
+      ...readObjects([bookinfoNetworking('destination-rule-all-mtls.yaml')]),
+    ],
+    table: 'rebuilt',
+  },
+  {
+    name: 'a service goes (the registry changes): built from nothing',
+    objects: BASE.filter((o) => !(o.kind === 'ServiceEntry')),
+    table: 'rebuilt',
+  },
+];
+
+describe('route tables by difference', () => {
+  for (const step of STEPS) {
+    it(step.name, () => {
+      const feed = new Feed();
+      const memo = new InternTable();
+      const base = feed.publish(BASE);
+      const first = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
+      memo.rotate();
+      const before = scopeRoutes(first.push);
+      const oldHosts = table9080(first.push);
+      const req = feed.publish(step.objects);
+      memo.rotate();
+      const next = nextPushContext(first.push, feed.store.snapshot(), req, { memo, prevFresh: true });
+      const after = scopeRoutes(next.push);
+      // A Pilot building the new config from nothing (new store, no memo, nothing kept).
+      const fresh = new Feed();
+      fresh.publish(step.objects);
+      const scratch = scopeRoutes(buildPushContext(fresh.store.snapshot()));
+      assert.deepEqual(after.routes.map(bytes), scratch.routes.map(bytes), 'RouteConfiguration bytes');
+      assert.deepEqual(after.rejected, scratch.rejected, 'rejections reported');
+      assert.ok(before.routes.length > 0);
+      const hosts = table9080(next.push);
+      const taken =
+        hosts === oldHosts ? 'kept' : derivedHosts.get(hosts) === oldHosts ? 'patched' : 'rebuilt';
+      assert.equal(taken, step.table);
+    });
+  }
+
+  it('the base mesh reports the taken domains (the case the patched check must replay)', () => {
+    const feed = new Feed();
+    feed.publish(BASE);
+    const { rejected } = scopeRoutes(buildPushContext(feed.store.snapshot()));
+    assert.deepEqual(
+      rejected.map((r) => r.reason),
+      ['duplicate domain "10.0.0.4"', 'duplicate domain "10.0.0.4:9080"'],
+    );
+  });
+});
