@@ -37,6 +37,7 @@ interface Entry {
   /** HTTP: grpc-web seen on this port. TCP: the chains collected so far. */
   grpcWeb: boolean;
   chains: EnvoyObject[];
+  /** The services on it (a sniffed port with one service sends its TCP to that service's cluster). */
   services: Service[];
 }
 
@@ -156,7 +157,7 @@ function addServicePort(
     }
     const e = existing ?? { bind, port: listenPort, kind, grpcWeb: false, chains: [], services: [] };
     if (port.protocol === 'GRPC-Web') e.grpcWeb = true;
-    e.services.push({ ...s, ports: [port] });
+    e.services.push(s);
     entries.set(key, e);
     return;
   }
@@ -223,7 +224,8 @@ export function buildOutboundListeners(
   const entries = new Map<string, Entry>();
   for (const e of explicit) {
     const protocol = parseProtocol(e.port!.protocol);
-    for (const s of scope.services.filter((x) => egressSelects(e, x))) {
+    for (const s of scope.services) {
+      if (!egressSelects(e, s)) continue;
       const sp = s.ports.find((p) => p.port === e.port!.number) ?? s.ports[0];
       if (!sp) continue;
       const port: ServicePort = { ...sp, protocol: protocol === 'Unsupported' ? sp.protocol : protocol };
@@ -231,7 +233,8 @@ export function buildOutboundListeners(
     }
   }
   for (const e of egress.filter((x) => !x.port)) {
-    for (const s of scope.services.filter((x) => egressSelects(e, x))) {
+    for (const s of scope.services) {
+      if (!egressSelects(e, s)) continue;
       for (const p of s.ports) {
         if (!claimed.has(p.port)) addServicePort(push, proxy, entries, s, p, { bind: e.bind }, stats);
       }

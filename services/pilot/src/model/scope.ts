@@ -175,14 +175,31 @@ export function scopeKey(proxy: MeshProxy, sidecar: ConfigEntry | undefined): st
   return `${proxy.namespace}|${sc}|${proxy.type}|${clientKey(profileOf(proxy))}|${sds}`;
 }
 
+const publicLists = new WeakMap<readonly Service[], boolean>();
+
+/** True when every service of the list is exported to every namespace (`*`), memoized per list. */
+function everyServicePublic(services: readonly Service[]): boolean {
+  let all = publicLists.get(services);
+  if (all === undefined) {
+    all = services.every((s) => s.exportTo.includes('*'));
+    publicLists.set(services, all);
+  }
+  return all;
+}
+
 /** Computes the scope for a proxy; pure in (input, proxy). */
 export function buildSidecarScope(input: ScopeInput, proxy: MeshProxy): SidecarScope {
   const ns = proxy.namespace;
   const sidecar = selectSidecar(input, proxy);
   const egress = sidecar ? parseEgressHosts(sidecar, ns) : undefined;
-  const services = input.services.filter(
-    (s) => exportedTo(s.exportTo, s.namespace, ns) && egressAllows(egress, s.namespace, [s.hostname]),
-  );
+  // Without Sidecar egress and with every service exported everywhere, every scope sees the whole registry:
+  // the same array (generators then share what they derive from it, see routes.ts).
+  const services =
+    !egress && everyServicePublic(input.services)
+      ? (input.services as Service[])
+      : input.services.filter(
+          (s) => exportedTo(s.exportTo, s.namespace, ns) && egressAllows(egress, s.namespace, [s.hostname]),
+        );
   const virtualServices = input.virtualServices.filter((vs) => {
     if (!isMeshVirtualService(vs)) return false;
     const exportTo = normalizeExportTo(vs.spec.exportTo, input.mesh.defaultVirtualServiceExportTo);

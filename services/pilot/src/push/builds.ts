@@ -1,4 +1,5 @@
 // One proxy scope's xDS snapshot: the config key that decides sharing, full builds and EDS-only rebuilds.
+import { createHash } from 'node:crypto';
 import { encodeMessage, TypeName, TypeUrl } from '@keel/proto';
 import { appendRepeated, encodedResource, makeResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
@@ -173,15 +174,48 @@ export class VirtualHostEncodings {
  * host (cached) as a field-2 entry; host order is kept.
  */
 export function encodeRouteConfiguration(body: Body, vhosts: VirtualHostEncodings): Uint8Array {
+  const { head, parts } = routeParts(body, vhosts);
+  return appendRepeated(head, VIRTUAL_HOSTS_FIELD, parts);
+}
+
+function routeParts(body: Body, vhosts: VirtualHostEncodings): { head: Uint8Array; parts: Uint8Array[] } {
   const { virtual_hosts: hosts, ...rest } = body as { virtual_hosts?: Body[] };
-  const parts = (hosts ?? []).map((h) => vhosts.bytesOf(h));
-  return appendRepeated(encodeMessage(ROUTE_CONFIGURATION, rest), VIRTUAL_HOSTS_FIELD, parts);
+  return {
+    head: encodeMessage(ROUTE_CONFIGURATION, rest),
+    parts: (hosts ?? []).map((h) => vhosts.bytesOf(h)),
+  };
+}
+
+/** 16-byte digests of VirtualHost encodings (each encoding is one cached object, see VirtualHostEncodings). */
+const partDigests = new WeakMap<Uint8Array, Buffer>();
+const DIGEST = 16;
+
+/**
+ * A RouteConfiguration's version from its parts: a hash of its own fields and of each host's digest, not of
+ * the megabytes of its bytes (hashed once per host encoding instead of once per table per push). Equal
+ * content gives an equal version; it is not the version of the bytes hashed whole, which only means a client
+ * moving between the two forms is sent the table again.
+ */
+function versionOfParts(head: Uint8Array, parts: readonly Uint8Array[]): string {
+  const digests = Buffer.allocUnsafe(parts.length * DIGEST);
+  parts.forEach((p, i) => {
+    let d = partDigests.get(p);
+    if (!d) {
+      d = createHash('sha256').update(p).digest().subarray(0, DIGEST);
+      partDigests.set(p, d);
+    }
+    digests.set(d, i * DIGEST);
+  });
+  return createHash('sha256').update(head).update(digests).digest('hex').slice(0, 16);
 }
 
 /** One resource encoded; RouteConfigurations through `vhosts` when given. */
 function toResource(typeUrl: string, name: string, body: Body, vhosts?: VirtualHostEncodings): XdsResource {
-  if (vhosts && typeUrl === TypeUrl.RouteConfiguration)
-    return encodedResource(typeUrl, name, body, encodeRouteConfiguration(body, vhosts));
+  if (vhosts && typeUrl === TypeUrl.RouteConfiguration) {
+    const { head, parts } = routeParts(body, vhosts);
+    const bytes = appendRepeated(head, VIRTUAL_HOSTS_FIELD, parts);
+    return encodedResource(typeUrl, name, body, bytes, versionOfParts(head, parts));
+  }
   return makeResource(typeUrl, name, body);
 }
 
@@ -408,6 +442,7 @@ export function scopeBuild(
         'cluster_name',
       );
   const r = enc(TypeUrl.RouteConfiguration, generated.routes, 'name');
+  if (kept && sameItems(l.bodies, kept.resources.listeners)) return routesRebuilt(kept, push, r, started);
   const resources: ProxyResources = {
     clusters: c.bodies,
     endpoints: e.bodies,
@@ -429,6 +464,34 @@ export function scopeBuild(
     routes,
     snapshot,
     missing: snapshot.consistent(),
+    durationMs: performance.now() - started,
+  };
+}
+
+/**
+ * `kept` with new routes: its clusters, endpoints and listeners came out as the same objects, so their
+ * snapshot groups, encodings and EDS names are `kept`'s, and with the same route names the consistency
+ * check finds what it found for `kept` (nothing per cluster or listener is looked at again).
+ */
+function routesRebuilt(
+  kept: ScopeBuild,
+  push: PushContext,
+  r: { bodies: Body[]; xds: XdsResource[] },
+  started: number,
+): ScopeBuild {
+  const routeTypes = { types: [TypeUrl.RouteConfiguration], base: kept.snapshot };
+  const snapshot = Snapshot.compose([
+    ...kept.snapshot.types().map((t) => [t, kept.snapshot] as const),
+    [TypeUrl.RouteConfiguration, new Snapshot(r.xds, routeTypes)],
+  ]);
+  const names = (s: Snapshot) => [...s.resources(TypeUrl.RouteConfiguration).keys()];
+  return {
+    ...kept,
+    version: push.version,
+    resources: { ...kept.resources, routes: r.bodies },
+    routes: r.xds,
+    snapshot,
+    missing: sameItems(names(snapshot), names(kept.snapshot)) ? kept.missing : snapshot.consistent(),
     durationMs: performance.now() - started,
   };
 }
