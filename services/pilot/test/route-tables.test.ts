@@ -6,6 +6,8 @@
 // then Pilot's ConfigStore, which keeps an unchanged resource's entry object.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { kindFor } from '@keel/config';
 import type { McpResource } from '@keel/mcp';
 import { encodeMessage, TypeName } from '@keel/proto';
@@ -228,6 +230,30 @@ describe('route tables by difference', () => {
       assert.equal(taken, step.table);
     });
   }
+
+  it('a table patched push after push does not keep the earlier tables alive', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const feed = new Feed();
+    const memo = new InternTable();
+    const base = feed.publish(BASE);
+    let ctx = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
+    scopeRoutes(ctx.push);
+    const first = new WeakRef(table9080(ctx.push));
+    for (let i = 1; i <= 4; i++) {
+      const objects = [
+        ...without(BASE, 'VirtualService', 'reviews'),
+        vs('reviews', ['reviews'], 'ratings.default.svc.cluster.local', `${i}s`),
+      ];
+      const req = feed.publish(objects);
+      memo.rotate();
+      ctx = nextPushContext(ctx.push, feed.store.snapshot(), req, { memo, prevFresh: true });
+      scopeRoutes(ctx.push);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(first.deref(), undefined, 'the first table was collected');
+  });
 
   it('the base mesh reports the taken domains (the case the patched check must replay)', () => {
     const feed = new Feed();

@@ -337,6 +337,8 @@ function checkRouteConfiguration(rc: EnvoyObject, fallbackConfig: string, report
     const baseCheck = base && checkedTables.get(base);
     check = (baseCheck && recheck(baseCheck, input, fallbackConfig)) ?? fullCheck(input, fallbackConfig);
     checkedTables.set(input, check);
+    // One link back only: the base's own link is dropped, else every table ever derived would stay reachable.
+    if (base) derivedHosts.delete(base);
   }
   for (const i of [...check.reportsAt.keys()].sort((a, b) => a - b))
     for (const r of check.reportsAt.get(i)!) report(r);

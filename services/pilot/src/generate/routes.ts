@@ -436,6 +436,8 @@ function patchedTable(
     else if (host) hosts.splice(lo, 0, host);
     else if (present) hosts.splice(lo, 1);
   }
+  // One link back only: `prev.hosts`' own link is dropped, else every table ever patched would stay reachable.
+  patchedFrom.delete(prev.hosts);
   patchedFrom.set(hosts, prev.hosts);
   return { ...prev, virtualServices, wrappers, hosts };
 }
