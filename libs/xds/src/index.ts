@@ -6,7 +6,13 @@ export {
   SnapshotCache,
   type SotwResponse,
 } from './cache.js';
-export { encodedResource, makeResource, shortHash, versionOf, type XdsResource } from './resource.js';
+export {
+  makeResource,
+  RepeatedResource,
+  shortHash,
+  versionOf,
+  type XdsResource,
+} from './resource.js';
 export { createXdsServer, type XdsServer, type XdsServerOptions } from './server.js';
 export type { NackInfo, StreamInfo, TypeStatus, XdsCallbacks, XdsStats } from './session.js';
 export { edsServiceName, referencedRouteNames, Snapshot, type SnapshotOptions } from './snapshot.js';

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { type AnyMessage, lookupType, structToJson, TypeUrl } from '@keel/proto';
+import { encodedLength, varintLength, writeEncoded, writeVarint } from './resource.js';
 
 /** The client's node as plain JSON (metadata converted from google.protobuf.Struct). */
 export interface NodeInfo {
@@ -98,19 +99,6 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
   return Buffer.concat([body, encode(`${PKG}DiscoveryResponse`, { nonce })]);
 }
 
-const varintLength = (n: number): number =>
-  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  let v = n;
-  while (v >= 0x80) {
-    buf[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[at++] = v;
-  return at;
-}
-
 /**
  * `head` (an encoded message) followed by each of `parts` as a length-delimited field `fieldNumber`: the
  * encoding of that message with those entries appended to the repeated field (protobuf accepts fields in
@@ -146,7 +134,7 @@ export function framedSotw(
   const field = (len: number) => 1 + varintLength(len) + len;
   const typeLength = str(typeUrl);
   const anyLens = resources.map(
-    (r) => field(r.typeUrl === typeUrl ? typeLength : str(r.typeUrl)) + field(r.encoded.length),
+    (r) => field(r.typeUrl === typeUrl ? typeLength : str(r.typeUrl)) + field(encodedLength(r)),
   );
   const bodyLength =
     field(str(version)) + anyLens.reduce((sum, len) => sum + field(len), 0) + field(str(typeUrl));
@@ -173,9 +161,7 @@ export function framedSotw(
     buf[at] = 0x12;
     at = putType(writeVarint(buf, at + 1, anyLens[i]!), r.typeUrl);
     buf[at] = 0x12;
-    at = writeVarint(buf, at + 1, r.encoded.length);
-    buf.set(r.encoded, at);
-    at += r.encoded.length;
+    at = writeEncoded(buf, writeVarint(buf, at + 1, encodedLength(r)), r);
   });
   at = putString(at, 0x22, typeUrl);
   putString(at, 0x2a, nonce);

@@ -1,7 +1,7 @@
 // One proxy scope's xDS snapshot: the config key that decides sharing, full builds and EDS-only rebuilds.
 import { createHash } from 'node:crypto';
 import { encodeMessage, TypeName, TypeUrl } from '@keel/proto';
-import { appendRepeated, encodedResource, makeResource, Snapshot, type XdsResource } from '@keel/xds';
+import { appendRepeated, makeResource, RepeatedResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
 import {
   assembleSidecarResources,
@@ -212,9 +212,17 @@ function versionOfParts(head: Uint8Array, parts: readonly Uint8Array[]): string 
 /** One resource encoded; RouteConfigurations through `vhosts` when given. */
 function toResource(typeUrl: string, name: string, body: Body, vhosts?: VirtualHostEncodings): XdsResource {
   if (vhosts && typeUrl === TypeUrl.RouteConfiguration) {
+    // Held as its parts (the cached host encodings): framed straight from them, never copied whole.
     const { head, parts } = routeParts(body, vhosts);
-    const bytes = appendRepeated(head, VIRTUAL_HOSTS_FIELD, parts);
-    return encodedResource(typeUrl, name, body, bytes, versionOfParts(head, parts));
+    return new RepeatedResource(
+      typeUrl,
+      name,
+      body,
+      head,
+      VIRTUAL_HOSTS_FIELD,
+      parts,
+      versionOfParts(head, parts),
+    );
   }
   return makeResource(typeUrl, name, body);
 }
@@ -350,12 +358,18 @@ function encodeReusing(
     }
     const fresh = encodedBodies.get(body) ?? toResource(typeUrl, name, body, vhosts);
     if (typeUrl !== TypeUrl.RouteConfiguration) encodedBodies.set(body, fresh);
-    const same = old !== undefined && bytesEqual(old.encoded, fresh.encoded);
+    const same = old !== undefined && sameContent(old, fresh);
     const chosen = same ? old : fresh;
     bodies.push(chosen.body as Body);
     xds.push(chosen);
   }
   return { bodies, xds };
+}
+
+/** Equal content: equal versions of two tables versioned from their parts, else equal bytes. */
+function sameContent(a: XdsResource, b: XdsResource): boolean {
+  if (a instanceof RepeatedResource && b instanceof RepeatedResource) return a.version === b.version;
+  return bytesEqual(a.encoded, b.encoded);
 }
 
 /** Equal bytes, compared in place (Buffer.from of a Uint8Array would copy it). */
