@@ -102,3 +102,25 @@ export function controlPlaneTls(input: ControlPlaneTlsInput): Result<ControlPlan
   }
   return { ok: true, value: out };
 }
+
+/** The parsed flags Pilot and the mixers declare for control-plane mTLS (same names in each). */
+export interface ControlPlaneTlsFlags {
+  'cert-dir'?: string | undefined;
+  'mesh-config'?: string | undefined;
+  'mcp-tls'?: boolean | undefined;
+  'galley-identity'?: string | undefined;
+  'trust-domain': string;
+  'secure-grpc-port': number;
+}
+
+/** `controlPlaneTls` from a service's parsed flags. */
+export function controlPlaneTlsFromFlags(f: ControlPlaneTlsFlags): Result<ControlPlaneTls, string> {
+  return controlPlaneTls({
+    certDir: f['cert-dir'],
+    meshConfigFile: f['mesh-config'],
+    mcpTls: f['mcp-tls'],
+    galleyIdentity: f['galley-identity'],
+    trustDomain: f['trust-domain'],
+    securePort: f['secure-grpc-port'],
+  });
+}

@@ -25,9 +25,11 @@ export {
   type ControlPlaneSecurity,
   type ControlPlaneSecurityInput,
   type ControlPlaneTls,
+  type ControlPlaneTlsFlags,
   type ControlPlaneTlsInput,
   controlPlaneCertDir,
   controlPlaneTls,
+  controlPlaneTlsFromFlags,
   DEFAULT_CERT_DIR,
 } from './control-plane.js';
 export { type CsrOptions, createCsr, MAX_CSR_BYTES, type ParsedCsr, parseCsr } from './csr.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { controlPlaneTls } from '@keel/pki';
+import { controlPlaneTlsFromFlags } from '@keel/pki';
 import { createLogger, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { mixerPolicyFlags } from './options.js';
 import { createMixerPolicy } from './server.js';
@@ -7,14 +7,7 @@ import { createMixerPolicy } from './server.js';
 const f = parseFlagsOrExit(mixerPolicyFlags, 'mixer-policy');
 const logger = createLogger('mixer-policy', { level: f['log-level'] });
 // mTLS serving, and to Galley when asked for or when the mesh config turns control-plane security on.
-const security = controlPlaneTls({
-  certDir: f['cert-dir'],
-  meshConfigFile: f['mesh-config'],
-  mcpTls: f['mcp-tls'],
-  galleyIdentity: f['galley-identity'],
-  trustDomain: f['trust-domain'],
-  securePort: f['secure-grpc-port'],
-});
+const security = controlPlaneTlsFromFlags(f);
 if (!security.ok) {
   console.error(`mixer-policy: ${security.errors}`);
   process.exit(2);

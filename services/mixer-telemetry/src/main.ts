@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { controlPlaneTls } from '@keel/pki';
+import { controlPlaneTlsFromFlags } from '@keel/pki';
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { telemetryFlags } from './options.js';
@@ -11,14 +11,7 @@ const tracing = initTracing({ serviceName: 'mixer-telemetry' });
 // tracespan handlers export to the same OTLP endpoint as the service's own traces (Jaeger in compose).
 const otlp = process.env.KEEL_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
 // mTLS serving, and to Galley when asked for or when the mesh config turns control-plane security on.
-const security = controlPlaneTls({
-  certDir: f['cert-dir'],
-  meshConfigFile: f['mesh-config'],
-  mcpTls: f['mcp-tls'],
-  galleyIdentity: f['galley-identity'],
-  trustDomain: f['trust-domain'],
-  securePort: f['secure-grpc-port'],
-});
+const security = controlPlaneTlsFromFlags(f);
 if (!security.ok) {
   console.error(`mixer-telemetry: ${security.errors}`);
   process.exit(2);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { controlPlaneTls } from '@keel/pki';
+import { controlPlaneTlsFromFlags } from '@keel/pki';
 import { createLogger, initTracing, onShutdown, parseFlagsOrExit } from '@keel/runtime';
 import type { PushStatus } from './push/pusher.js';
 import { pilotFlags } from './server/options.js';
@@ -8,14 +8,7 @@ import { createPilot } from './server/pilot.js';
 const f = parseFlagsOrExit(pilotFlags, 'pilot');
 const logger = createLogger('pilot', { level: f['log-level'] });
 // mTLS serving, and to Galley when asked for or when the mesh config turns control-plane security on.
-const security = controlPlaneTls({
-  certDir: f['cert-dir'],
-  meshConfigFile: f['mesh-config'],
-  mcpTls: f['mcp-tls'],
-  galleyIdentity: f['galley-identity'],
-  trustDomain: f['trust-domain'],
-  securePort: f['secure-grpc-port'],
-});
+const security = controlPlaneTlsFromFlags(f);
 if (!security.ok) {
   console.error(`pilot: ${security.errors}`);
   process.exit(2);
