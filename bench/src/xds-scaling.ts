@@ -97,6 +97,17 @@ const worstGrowth = (xs: number[]): number =>
       .map((r) => (Number.isFinite(r) ? r : Number.POSITIVE_INFINITY)),
   );
 
+/** A row whose figure is the worst growth between consecutive sizes (target: at most 2.2x per doubling). */
+const growthRow = (name: string, samples: number[], note?: string): Row => ({
+  name,
+  figure: worstGrowth(samples),
+  unit: 'x per doubling',
+  target: 2.2,
+  cmp: 'le',
+  samples,
+  ...(note ? { note } : {}),
+});
+
 export const xdsScaling: Benchmark = {
   name: 'scaling',
   description:
@@ -127,31 +138,19 @@ export const xdsScaling: Benchmark = {
     const lost = points.reduce((a, p) => a + p.lostStreams, 0);
     return {
       rows: [
-        {
-          name: 'scaling cpu/push growth',
-          figure: worstGrowth(points.map((p) => p.cpuPerPushS)),
-          unit: 'x per doubling',
-          target: 2.2,
-          cmp: 'le',
-          samples: points.map((p) => p.cpuPerPushS),
-          note: shape,
-        },
-        {
-          name: 'scaling push p90 growth',
-          figure: worstGrowth(points.map((p) => p.pushP90Ms)),
-          unit: 'x per doubling',
-          target: 2.2,
-          cmp: 'le',
-          samples: points.map((p) => p.pushP90Ms),
-        },
-        {
-          name: 'scaling rss growth',
-          figure: worstGrowth(points.map((p) => p.rssMb)),
-          unit: 'x per doubling',
-          target: 2.2,
-          cmp: 'le',
-          samples: points.map((p) => p.rssMb),
-        },
+        growthRow(
+          'scaling cpu/push growth',
+          points.map((p) => p.cpuPerPushS),
+          shape,
+        ),
+        growthRow(
+          'scaling push p90 growth',
+          points.map((p) => p.pushP90Ms),
+        ),
+        growthRow(
+          'scaling rss growth',
+          points.map((p) => p.rssMb),
+        ),
         {
           name: 'scaling lost streams',
           figure: lost,

@@ -16,10 +16,9 @@ export {
 export { createXdsServer, type XdsServer, type XdsServerOptions } from './server.js';
 export type { NackInfo, StreamInfo, TypeStatus, XdsCallbacks, XdsStats } from './session.js';
 export { edsServiceName, referencedRouteNames, Snapshot, type SnapshotOptions } from './snapshot.js';
-export {
-  appendRepeated,
-  type DeltaRequest,
-  type ErrorDetail,
-  type NodeInfo,
-  type SotwRequest,
+export type {
+  DeltaRequest,
+  ErrorDetail,
+  NodeInfo,
+  SotwRequest,
 } from './wire.js';

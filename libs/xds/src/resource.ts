@@ -26,7 +26,8 @@ export function makeResource(typeUrl: string, name: string, body: object): XdsRe
 
 /**
  * A resource whose message is `head` followed by each of `parts` as a length-delimited entry of field `field`
- * (appendRepeated's bytes), held as those parts: the server frames it by writing the parts straight into the
+ * (protobuf accepts fields in any order and merges repeated ones in order: the encoding of that message with
+ * those entries appended), held as those parts: the server frames it by writing the parts straight into the
  * response, and the whole message (`encoded`) is only made when something reads it. A RouteConfiguration of
  * thousands of cached VirtualHost encodings is then neither copied nor held a second time per scope.
  */

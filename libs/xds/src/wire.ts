@@ -100,27 +100,6 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
 }
 
 /**
- * `head` (an encoded message) followed by each of `parts` as a length-delimited field `fieldNumber`: the
- * encoding of that message with those entries appended to the repeated field (protobuf accepts fields in
- * any order and merges repeated ones in order). Lets callers encode repeated entries once and reuse them.
- */
-export function appendRepeated(head: Uint8Array, fieldNumber: number, parts: readonly Uint8Array[]): Buffer {
-  const tag = (fieldNumber << 3) | 2;
-  const tagLength = varintLength(tag);
-  let length = head.length;
-  for (const p of parts) length += tagLength + varintLength(p.length) + p.length;
-  const out = Buffer.allocUnsafe(length);
-  out.set(head, 0);
-  let at = head.length;
-  for (const p of parts) {
-    at = writeVarint(out, writeVarint(out, at, tag), p.length);
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/**
  * `new Framed(withNonce(encodeSotwBody(version, typeUrl, resources), nonce))` written in one pass (the same
  * bytes: fields 1, 2, 4, then 5); each resource's bytes are copied once. Returns the body length too.
  */

@@ -15,9 +15,9 @@ import { InternTable } from '../src/model/push-memo.js';
 import type { Proxy as MeshProxy, PushContext } from '../src/model/types.js';
 import {
   configKey,
-  encodeRouteConfiguration,
   proxyBuild,
   proxyRebase,
+  routeConfigurationResource,
   sameOutboundShape,
   scopeBuild,
   sharedKey,
@@ -225,7 +225,7 @@ describe('scope split', () => {
     const before = routesOf(['destination-rule-all.yaml', 'virtual-service-reviews-v3.yaml']);
     assert.ok(before.length > 0);
     for (const rc of before) {
-      const spliced = encodeRouteConfiguration(rc, vhosts);
+      const spliced = routeConfigurationResource(String(rc.name), rc, vhosts).encoded;
       assert.deepEqual(decodeMessage(type, spliced), decodeMessage(type, encodeMessage(type, rc)));
     }
     const hosts = vhosts.size;
@@ -234,17 +234,17 @@ describe('scope split', () => {
     vhosts.rotate();
     const after = routesOf(['destination-rule-all.yaml', 'virtual-service-reviews-50-v3.yaml']);
     for (const rc of after) {
-      const spliced = encodeRouteConfiguration(rc, vhosts);
+      const spliced = routeConfigurationResource(String(rc.name), rc, vhosts).encoded;
       assert.deepEqual(decodeMessage(type, spliced), decodeMessage(type, encodeMessage(type, rc)));
     }
     assert.equal(vhosts.encodes, hosts + 1, 'only the reviews host was encoded again');
     vhosts.rotate();
     vhosts.rotate();
     // The same objects are still found by identity (interned hosts are never stringified)...
-    for (const rc of after) encodeRouteConfiguration(rc, vhosts);
+    for (const rc of after) routeConfigurationResource(String(rc.name), rc, vhosts);
     assert.equal(vhosts.encodes, hosts + 1, 'objects seen before are found by identity');
     // ...while content entries unused for a whole push are dropped.
-    for (const rc of structuredClone(after)) encodeRouteConfiguration(rc, vhosts);
+    for (const rc of structuredClone(after)) routeConfigurationResource(String(rc.name), rc, vhosts);
     assert.equal(vhosts.encodes, 2 * hosts + 1, 'entries unused for a whole push are dropped');
   });
 

@@ -1,7 +1,7 @@
 // One proxy scope's xDS snapshot: the config key that decides sharing, full builds and EDS-only rebuilds.
 import { createHash } from 'node:crypto';
 import { encodeMessage, TypeName, TypeUrl } from '@keel/proto';
-import { appendRepeated, makeResource, RepeatedResource, Snapshot, type XdsResource } from '@keel/xds';
+import { makeResource, RepeatedResource, Snapshot, type XdsResource } from '@keel/xds';
 import { buildEndpoints } from '../generate/endpoints.js';
 import {
   assembleSidecarResources,
@@ -169,23 +169,6 @@ export class VirtualHostEncodings {
   }
 }
 
-/**
- * A RouteConfiguration's bytes: its fields but virtual_hosts as protobufjs encodes them, then each virtual
- * host (cached) as a field-2 entry; host order is kept.
- */
-export function encodeRouteConfiguration(body: Body, vhosts: VirtualHostEncodings): Uint8Array {
-  const { head, parts } = routeParts(body, vhosts);
-  return appendRepeated(head, VIRTUAL_HOSTS_FIELD, parts);
-}
-
-function routeParts(body: Body, vhosts: VirtualHostEncodings): { head: Uint8Array; parts: Uint8Array[] } {
-  const { virtual_hosts: hosts, ...rest } = body as { virtual_hosts?: Body[] };
-  return {
-    head: encodeMessage(ROUTE_CONFIGURATION, rest),
-    parts: (hosts ?? []).map((h) => vhosts.bytesOf(h)),
-  };
-}
-
 /** 16-byte digests of VirtualHost encodings (each encoding is one cached object, see VirtualHostEncodings). */
 const partDigests = new WeakMap<Uint8Array, Buffer>();
 const DIGEST = 16;
@@ -209,21 +192,34 @@ function versionOfParts(head: Uint8Array, parts: readonly Uint8Array[]): string 
   return createHash('sha256').update(head).update(digests).digest('hex').slice(0, 16);
 }
 
+/**
+ * A RouteConfiguration as a resource: its fields but virtual_hosts as protobufjs encodes them, then each
+ * virtual host (cached) as a field-2 entry, host order kept. Held as those parts (the cached host encodings):
+ * framed straight from them, never copied whole.
+ */
+export function routeConfigurationResource(
+  name: string,
+  body: Body,
+  vhosts: VirtualHostEncodings,
+): XdsResource {
+  const { virtual_hosts: hosts, ...rest } = body as { virtual_hosts?: Body[] };
+  const head = encodeMessage(ROUTE_CONFIGURATION, rest);
+  const parts = (hosts ?? []).map((h) => vhosts.bytesOf(h));
+  const version = versionOfParts(head, parts);
+  return new RepeatedResource(
+    TypeUrl.RouteConfiguration,
+    name,
+    body,
+    head,
+    VIRTUAL_HOSTS_FIELD,
+    parts,
+    version,
+  );
+}
+
 /** One resource encoded; RouteConfigurations through `vhosts` when given. */
 function toResource(typeUrl: string, name: string, body: Body, vhosts?: VirtualHostEncodings): XdsResource {
-  if (vhosts && typeUrl === TypeUrl.RouteConfiguration) {
-    // Held as its parts (the cached host encodings): framed straight from them, never copied whole.
-    const { head, parts } = routeParts(body, vhosts);
-    return new RepeatedResource(
-      typeUrl,
-      name,
-      body,
-      head,
-      VIRTUAL_HOSTS_FIELD,
-      parts,
-      versionOfParts(head, parts),
-    );
-  }
+  if (vhosts && typeUrl === TypeUrl.RouteConfiguration) return routeConfigurationResource(name, body, vhosts);
   return makeResource(typeUrl, name, body);
 }
 
