@@ -169,10 +169,18 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics.services.set(push.services.length);
     metrics.virtualServices.set(push.configs('VirtualService').length);
     const contextMs = performance.now() - contextStart;
+    const frames0 = xds.framesEncoded();
     const status: PushStatus = await pusher.push(push, req);
     const { edsHosts, ...brief } = status;
     log.info(
-      { ...brief, edsHosts: edsHosts.length, waitedMs, contextMs: Math.round(contextMs), reused },
+      {
+        ...brief,
+        edsHosts: edsHosts.length,
+        waitedMs,
+        contextMs: Math.round(contextMs),
+        reused,
+        framed: xds.framesEncoded() - frames0,
+      },
       'push done',
     );
     const wasReady = ready();
