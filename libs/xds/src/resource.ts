@@ -42,7 +42,7 @@ export class RepeatedResource implements XdsResource {
     readonly body: object,
     private readonly head: Uint8Array,
     private readonly field: number,
-    private readonly parts: readonly Uint8Array[],
+    readonly parts: readonly Uint8Array[],
     /** A content hash the caller derived (equal content, equal version). */
     readonly version: string,
   ) {

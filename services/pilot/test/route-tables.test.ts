@@ -265,3 +265,82 @@ describe('route tables by difference', () => {
     );
   });
 });
+
+/** Two TCP ServiceEntries on their own addresses, and a VirtualService with a TCP route to one of them. */
+const tcpEntry = (name: string, address: string): KubeObject => ({
+  apiVersion: NET,
+  kind: 'ServiceEntry',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    hosts: [`${name}.example.com`],
+    addresses: [address],
+    ports: [{ number: 27017, name: 'tcp', protocol: 'TCP' }],
+    location: 'MESH_EXTERNAL',
+    resolution: 'DNS',
+  },
+});
+const tcpVs = (dest: string): KubeObject => ({
+  apiVersion: NET,
+  kind: 'VirtualService',
+  metadata: { name: 'db', namespace: 'default' },
+  spec: { hosts: ['db-a.example.com'], tcp: [{ route: [{ destination: { host: dest } }] }] },
+});
+const L4_BASE = [
+  ...BASE,
+  tcpEntry('db-a', '240.0.0.1'),
+  tcpEntry('db-b', '240.0.0.2'),
+  tcpVs('db-a.example.com'),
+];
+
+describe('outbound listeners on a routes-only push', () => {
+  const listenerBytes = (ls: readonly Record<string, unknown>[]) =>
+    ls.map((l) => Buffer.from(encodeMessage(TypeName.Listener, l)).toString('base64'));
+  const cases: Array<{ name: string; objects: KubeObject[]; kept: boolean }> = [
+    {
+      name: 'an HTTP route changes: the listeners are the last build’s objects',
+      objects: [...without(L4_BASE, 'VirtualService', 'reviews'), ...REVIEWS_50_V3],
+      kept: true,
+    },
+    {
+      name: 'a TCP route changes: the listeners are made again',
+      objects: [...without(L4_BASE, 'VirtualService', 'db'), tcpVs('db-b.example.com')],
+      kept: false,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const feed = new Feed();
+      const memo = new InternTable();
+      const base = feed.publish(L4_BASE);
+      const first = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
+      const newStats = (): GenerateStats => ({
+        listeners: newListenerStats(),
+        envoyFilters: newEnvoyFilterStats(),
+        rejected: [],
+      });
+      const before = generateScopeResources(first.push, productpage(first.push), newStats());
+      assert.ok(
+        before.listeners.some((l) => l.name === '240.0.0.1_27017'),
+        'the TCP ServiceEntry has its listener',
+      );
+      const req = feed.publish(c.objects);
+      memo.rotate();
+      const next = nextPushContext(first.push, feed.store.snapshot(), req, { memo, prevFresh: true });
+      const stats = newStats();
+      const after = generateScopeResources(next.push, productpage(next.push), stats, before);
+      const fresh = new Feed();
+      fresh.publish(c.objects);
+      const scratchStats = newStats();
+      const scratch = generateScopeResources(
+        buildPushContext(fresh.store.snapshot()),
+        productpage(next.push),
+        scratchStats,
+      );
+      assert.deepEqual(listenerBytes(after.listeners), listenerBytes(scratch.listeners), 'listener bytes');
+      assert.deepEqual(after.routes.map(bytes), scratch.routes.map(bytes), 'RouteConfiguration bytes');
+      assert.deepEqual(stats.rejected, scratchStats.rejected, 'rejections reported');
+      assert.equal(after.listeners === before.listeners, c.kept);
+      assert.notDeepEqual(listenerBytes(after.listeners), c.kept ? [] : listenerBytes(before.listeners));
+    });
+  }
+});

@@ -248,6 +248,30 @@ describe('scope split', () => {
     assert.equal(vhosts.encodes, 2 * hosts + 1, 'entries unused for a whole push are dropped');
   });
 
+  it('a route configuration made like the last one (its unchanged hosts taken by position) equals one made from scratch', () => {
+    const { push, proxies } = bookinfo(['destination-rule-all.yaml', 'virtual-service-reviews-v3.yaml']);
+    const rc = generateScopeResources(push, proxies[0]!).routes.find((r) => r.name === '9080')!;
+    const hosts = rc.virtual_hosts as Array<Record<string, unknown>>;
+    assert.ok(hosts.length >= 4, `${hosts.length} hosts`);
+    const vhosts = new VirtualHostEncodings();
+    const last = routeConfigurationResource('9080', rc, vhosts);
+    const changed = { ...hosts[1]!, retry_policy: { num_retries: { value: 7 } } };
+    const variants: Array<[string, Array<Record<string, unknown>>]> = [
+      ['one host replaced', hosts.map((h, i) => (i === 1 ? changed : h))],
+      ['a host inserted (the rest shift)', [hosts[0]!, changed, ...hosts.slice(1)]],
+      ['a host removed', hosts.slice(1)],
+      ['unchanged', hosts],
+    ];
+    for (const [what, list] of variants) {
+      const body = { ...rc, virtual_hosts: list };
+      const like = routeConfigurationResource('9080', body, vhosts, last);
+      const scratch = routeConfigurationResource('9080', body, new VirtualHostEncodings());
+      assert.equal(like.version, scratch.version, what);
+      assert.deepEqual(Buffer.from(like.encoded), Buffer.from(scratch.encoded), what);
+      assert.equal(like.version === last.version, what === 'unchanged', what);
+    }
+  });
+
   it('virtual hosts are interned across pushes: same object and content while their inputs are unchanged, new when one changes', () => {
     const memo = new InternTable();
     const hostsOf = (push: PushContext, proxy: MeshProxy) =>

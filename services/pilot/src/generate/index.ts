@@ -6,13 +6,19 @@ import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/t
 import { buildClusters, inboundClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
 import { type EnvoyRuleRejection, enforceEnvoyRules, envoyRuleViolations } from './envoy-rules.js';
-import { applyEnvoyFilters, type EnvoyFilterStats, envoyFiltersFor } from './envoyfilter.js';
+import {
+  applyEnvoyFilters,
+  type EnvoyFilterStats,
+  envoyFiltersFor,
+  newEnvoyFilterStats,
+} from './envoyfilter.js';
 import { buildGatewayListeners, buildGatewayRoutes } from './gateway.js';
 import { buildGrpcListeners, buildGrpcRoutes } from './grpc.js';
 import { buildGrpcServerListeners } from './grpc-server.js';
 import { buildSidecarListeners, sidecarIngressClusters, virtualInboundListener } from './listeners.js';
 import { byName, type ListenerStats, newListenerStats } from './listeners-common.js';
 import { buildInboundListeners } from './listeners-inbound.js';
+import { outboundListenerVirtualServices } from './listeners-outbound.js';
 import type { EnvoyObject } from './route-spec.js';
 import { buildSidecarRoutes } from './routes.js';
 
@@ -32,6 +38,11 @@ export interface GenerateStats {
   /** What a proxyless client gets in a weaker form than the config asked (model/client.ts). */
   degraded?: Degradation[];
 }
+
+const newGenerateStats = (): GenerateStats => ({
+  listeners: newListenerStats(),
+  envoyFilters: newEnvoyFilterStats(),
+});
 
 /** RDS names referenced by listeners (libs/xds's reading of filter chains and API listeners), deduplicated, in order. */
 export function referencedRouteNames(listeners: readonly EnvoyObject[]): string[] {
@@ -117,23 +128,62 @@ export function splitsByScope(push: PushContext, proxy: MeshProxy): boolean {
 }
 
 /**
- * The scope-shared part: the proxy's resources as if it had no service instances. With `outbound` (clusters
- * and endpoints of an earlier build whose inputs did not change) only listeners and routes are generated;
- * scope proxies have no EnvoyFilters (`splitsByScope`), so nothing would patch them.
+ * A scope's shared part, with what its outbound listeners were made from beyond what a routes-only change
+ * leaves alone (`outboundListenerVirtualServices`) and what the Envoy-rules check reported of them.
+ */
+export interface ScopeResources extends ProxyResources {
+  listenerReads: readonly object[];
+  listenerRejections: EnvoyRuleRejection[];
+}
+
+const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The scope-shared part: the proxy's resources as if it had no service instances. With `kept` (an earlier
+ * build of the scope whose clusters and endpoints no change since has read), only listeners and routes are
+ * generated, and the listeners only when a VirtualService they read changed: otherwise `kept`'s are reused
+ * as they are (with the rejections their check reported), and routes are made for the same names. Scope
+ * proxies have no EnvoyFilters (`splitsByScope`), so nothing would patch them.
  */
 export function generateScopeResources(
   push: PushContext,
   proxy: MeshProxy,
   stats?: GenerateStats,
-  outbound?: Pick<ProxyResources, 'clusters' | 'endpoints'>,
-): ProxyResources {
+  kept?: ScopeResources,
+): ScopeResources {
   const scopeProxy = { ...proxy, serviceInstances: [] };
-  if (!outbound) return generateProxyResources(push, scopeProxy, stats);
+  const listenerReads = outboundListenerVirtualServices(push, scopeProxy);
+  const rejected = stats?.rejected ?? [];
+  const from = rejected.length;
+  const listenerRejections = () => rejected.slice(from).filter((r) => r.type === 'listener');
+  if (!kept) {
+    const all = generateProxyResources(push, scopeProxy, { ...(stats ?? newGenerateStats()), rejected });
+    return { ...all, listenerReads, listenerRejections: listenerRejections() };
+  }
+  if (sameItems(listenerReads, kept.listenerReads)) {
+    rejected.push(...kept.listenerRejections);
+    const routes = buildSidecarRoutes(
+      push,
+      scopeProxy,
+      kept.routes.map((r) => String(r.name)),
+    );
+    const fresh = { clusters: [], endpoints: [], listeners: [], routes };
+    const checked = enforceEnvoyRules(fresh, fresh, [], rejected);
+    return { ...kept, routes: checked.routes, listenerReads };
+  }
   const lr = listenersAndRoutes(push, scopeProxy, stats?.listeners ?? newListenerStats());
   // The outbound clusters were checked when first built; listeners and routes are new.
   const fresh = { clusters: [], endpoints: [], ...lr };
-  const { listeners, routes } = enforceEnvoyRules(fresh, fresh, [], stats?.rejected);
-  return { clusters: outbound.clusters, endpoints: outbound.endpoints, listeners, routes };
+  const { listeners, routes } = enforceEnvoyRules(fresh, fresh, [], rejected);
+  return {
+    clusters: kept.clusters,
+    endpoints: kept.endpoints,
+    listeners,
+    routes,
+    listenerReads,
+    listenerRejections: listenerRejections(),
+  };
 }
 
 /** The proxy-specific part of a splitting sidecar: inbound clusters, inbound listeners, virtualInbound. */

@@ -89,6 +89,17 @@ function virtualServicesFor(
     ) as ConfigEntry<VirtualServiceSpec>[];
 }
 
+/**
+ * Everything the outbound listeners read of VirtualServices: the scope's ones with tcp or tls routes, in
+ * scope order (`tcpChains` skips any other). A change to one without them, such as an HTTP weight, leaves
+ * the outbound listeners as they were.
+ */
+export function outboundListenerVirtualServices(push: PushContext, proxy: MeshProxy): readonly ConfigEntry[] {
+  return push
+    .sidecarScope(proxy)
+    .virtualServices.filter((vs) => (vs.spec.tcp?.length ?? 0) > 0 || (vs.spec.tls?.length ?? 0) > 0);
+}
+
 /** TCP/TLS chains for one service port: VS tcp/tls routes, else a tcp_proxy to `outbound|port||host`. */
 function tcpChains(
   push: PushContext,
