@@ -91,10 +91,13 @@ export async function push(
   await load.quiet(300, timeoutMs);
   const pushed = await Promise.race([server, Promise.resolve(undefined)]).catch(() => undefined);
   if (pushed) {
-    const { waitedMs, contextMs, durationMs, builds, framed } = pushed as Record<string, number>;
+    const { waitedMs, contextMs, durationMs, builds, framed, framedPooled } = pushed as Record<
+      string,
+      number
+    >;
     log(
       `${target.label} push: trigger ${triggerMs.toFixed(0)} ms in this process; server waited ${waitedMs} ms ` +
-        `(debounce included), push context ${contextMs} ms, push ${Number(durationMs).toFixed(0)} ms, ${builds} builds, ${framed} framed`,
+        `(debounce included), push context ${contextMs} ms, push ${Number(durationMs).toFixed(0)} ms, ${builds} builds, ${framed} framed (${framedPooled} into reused buffers)`,
     );
   }
   return Array.from(w.lastAt, (t) => (t === 0 ? Number.POSITIVE_INFINITY : t - t0));

@@ -35,6 +35,11 @@ export interface XdsServerOptions {
    * the call with INVALID_ARGUMENT and that message, before any session or watch exists.
    */
   admit?: (node: NodeInfo) => string | undefined;
+  /**
+   * How long framed SotW replies are held (see frames.ts): strongly up to `retainBytes` (default
+   * RETAIN_BYTES) beyond those used within `recentMs` (default RECENT_MS). Tests set them low to see frames go.
+   */
+  frames?: { retainBytes?: number; recentMs?: number };
 }
 
 export interface XdsServer {
@@ -53,6 +58,8 @@ export interface XdsServer {
   framedBytesRetained(): number;
   /** SotW replies this server has encoded and framed: once per reply, however many streams send it. */
   framesEncoded(): number;
+  /** Large frames written into a reused buffer (see FramePool), not fresh memory. */
+  framesPooled(): number;
   /** Distinct requested name lists held: streams asking the same names share one. */
   nameSetsHeld(): number;
   /**
@@ -71,7 +78,7 @@ type Kind = 'sotw' | 'delta';
 export function createXdsServer(options: XdsServerOptions): XdsServer {
   const ctx: ServerContext = {
     cache: options.cache,
-    frames: new ReplyFrames(),
+    frames: new ReplyFrames(options.frames?.retainBytes, options.frames?.recentMs),
     names: new NameSets(),
     logger: options.logger ?? createLogger('xds'),
     callbacks: options.callbacks ?? {},
@@ -168,6 +175,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     stats: () => ({ ...ctx.stats }),
     framedBytesRetained: () => ctx.frames.bytesRetained(),
     framesEncoded: () => ctx.frames.encoded(),
+    framesPooled: () => ctx.frames.pool.reused,
     nameSetsHeld: () => ctx.names.size,
     drained(key) {
       const streams = byNode.get(key);

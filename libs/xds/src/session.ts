@@ -3,7 +3,7 @@ import type { Logger } from '@keel/runtime';
 import type { NameSets } from './answer.js';
 import type { SnapshotCache } from './cache.js';
 import type { ReplyFrames } from './frames.js';
-import type { ErrorDetail, NodeInfo } from './wire.js';
+import { type ErrorDetail, Framed, type NodeInfo } from './wire.js';
 
 export interface NackInfo {
   nonce: string;
@@ -154,7 +154,13 @@ export class StreamSession<S extends TypeState = TypeState> {
     this.ctx.stats.responses += 1;
     this.unflushed += 1;
     this.drainTimer ??= setTimeout(() => this.sendTimedOut(), this.ctx.sendTimeoutMs);
-    this.call.write(message, () => this.flushed());
+    // A shared frame's pooled chunk is reused only once every stream's write of it has flushed.
+    const framed = message instanceof Framed ? message : undefined;
+    if (framed) this.ctx.frames.writing(framed);
+    this.call.write(message, () => {
+      if (framed) this.ctx.frames.written(framed);
+      this.flushed();
+    });
     this.ctx.logger.debug({ stream: this.id, typeUrl, version, nonce, count: names.length }, 'xds response');
     this.ctx.callbacks.onResponse?.(this.info(), typeUrl, version, nonce, names);
   }

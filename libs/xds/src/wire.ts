@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { type AnyMessage, lookupType, structToJson, TypeUrl } from '@keel/proto';
+import type { FramePool } from './frames.js';
 import { encodedLength, varintLength, writeEncoded, writeVarint } from './resource.js';
 
 /** The client's node as plain JSON (metadata converted from google.protobuf.Struct). */
@@ -108,6 +109,7 @@ export function framedSotw(
   typeUrl: string,
   resources: readonly { typeUrl: string; encoded: Uint8Array }[],
   nonce: string,
+  pool?: FramePool,
 ): { framed: Framed; bodyLength: number } {
   const str = (x: string) => Buffer.byteLength(x);
   const field = (len: number) => 1 + varintLength(len) + len;
@@ -118,7 +120,8 @@ export function framedSotw(
   const bodyLength =
     field(str(version)) + anyLens.reduce((sum, len) => sum + field(len), 0) + field(str(typeUrl));
   const messageLength = bodyLength + field(str(nonce));
-  const buf = Buffer.allocUnsafe(messageLength + 5);
+  const chunk = pool?.take(messageLength + 5);
+  const buf = chunk ? chunk.subarray(0, messageLength + 5) : Buffer.allocUnsafe(messageLength + 5);
   buf[0] = 0;
   buf.writeUInt32BE(messageLength, 1);
   const putString = (at: number, tag: number, x: string): number => {
@@ -144,14 +147,25 @@ export function framedSotw(
   });
   at = putString(at, 0x22, typeUrl);
   putString(at, 0x2a, nonce);
-  return { framed: new Framed(buf, true), bodyLength };
+  return { framed: new Framed(buf, true, chunk), bodyLength };
 }
 
 /** A gRPC length-prefixed message (flag byte, 4-byte big-endian length, message), built once, written to many streams. */
 export class Framed {
   readonly bytes: Buffer;
-  /** `message` is copied after a new prefix, or used as is when `prefixed` (it already holds one). */
-  constructor(message: Buffer, prefixed = false) {
+  /** Writes of these bytes not flushed yet: a pooled frame's chunk is reused only once none is. */
+  pending = 0;
+  /** Let go by its owner: nothing will write it again, and its chunk goes back once `pending` is 0. */
+  released = false;
+  /**
+   * `message` is copied after a new prefix, or used as is when `prefixed` (it already holds one);
+   * `chunk` is the pooled buffer `message` is the start of (see FramePool).
+   */
+  constructor(
+    message: Buffer,
+    prefixed = false,
+    public chunk?: Buffer,
+  ) {
     if (prefixed) {
       this.bytes = message;
       return;

@@ -74,7 +74,10 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startXds(sendTimeoutMs?: number): Promise<Harness> {
+export async function startXds(
+  sendTimeoutMs?: number,
+  frames?: { retainBytes?: number; recentMs?: number },
+): Promise<Harness> {
   const cache = new SnapshotCache();
   const events = new EventEmitter();
   const emit =
@@ -85,6 +88,7 @@ export async function startXds(sendTimeoutMs?: number): Promise<Harness> {
     cache,
     logger: silentLogger,
     sendTimeoutMs,
+    frames,
     callbacks: {
       onStreamOpen: emit('open'),
       onStreamClose: emit('close'),

@@ -169,7 +169,7 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics.services.set(push.services.length);
     metrics.virtualServices.set(push.configs('VirtualService').length);
     const contextMs = performance.now() - contextStart;
-    const frames0 = xds.framesEncoded();
+    const [frames0, pooled0] = [xds.framesEncoded(), xds.framesPooled()];
     const status: PushStatus = await pusher.push(push, req);
     const { edsHosts, ...brief } = status;
     log.info(
@@ -180,6 +180,7 @@ export function createPilot(options: PilotOptions): Pilot {
         contextMs: Math.round(contextMs),
         reused,
         framed: xds.framesEncoded() - frames0,
+        framedPooled: xds.framesPooled() - pooled0,
       },
       'push done',
     );
