@@ -213,30 +213,40 @@ export class ReplyFrames {
 
   /**
    * Lets go of the least recently used frames beyond the byte bound, except shared ones used recently (up to
-   * the recent cap); when such a one is in the way, comes back once it stops being recent.
+   * the recent cap); when such a one is in the way, comes back once it stops being recent. A shared frame in a
+   * pooled chunk (a scope's reply) goes once it stops being recent whatever the bound: the next push frames
+   * its scope's reply again, into that chunk once its writes have flushed.
    */
   sweep(keep?: Reply): void {
     const now = this.now();
     let wake: number | undefined;
+    const later = (at: number) => {
+      const due = this.recentMs - (now - at) + 1;
+      wake = wake === undefined ? due : Math.min(wake, due);
+    };
     for (const [reply, { framed, at, shared }] of this.retained) {
-      if (this.retainedBytes <= this.retainBytes) break;
       if (reply === keep) continue;
-      if (shared && now - at < this.recentMs && this.retainedBytes <= RECENT_CAP_BYTES) {
-        wake ??= this.recentMs - (now - at) + 1;
+      const recent = now - at < this.recentMs;
+      const pooled = shared && framed.chunk !== undefined;
+      if (this.retainedBytes <= this.retainBytes && !(pooled && !recent)) {
+        if (pooled) later(at);
+        continue;
+      }
+      if (shared && recent && this.retainedBytes <= RECENT_CAP_BYTES) {
+        later(at);
         continue;
       }
       this.retained.delete(reply);
       this.retainedBytes -= framed.bytes.length;
-      if (framed.chunk && shared) {
-        // A scope's reply is framed again at the next push, at about the same size: its chunk is reused
-        // once no write holds it (the frame is not handed out again). A frame one stream used (its own
-        // CDS) stays weakly held as before, and its chunk goes to the collector.
+      if (pooled) {
+        // Not handed out again: its chunk is reused once no write holds it. A frame one stream used (its
+        // own CDS) stays weakly held as before, and its chunk goes to the collector.
         this.frames.get(reply)!.bytes = undefined;
         framed.released = true;
         if (framed.pending === 0) this.recycle(framed);
       } else framed.chunk = undefined;
     }
-    if (wake !== undefined && this.retainedBytes > this.retainBytes && !this.sweepTimer) {
+    if (wake !== undefined && !this.sweepTimer) {
       this.sweepTimer = setTimeout(() => {
         this.sweepTimer = undefined;
         this.sweep();

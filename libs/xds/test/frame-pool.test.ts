@@ -85,6 +85,33 @@ test('ReplyFrames: a released shared frame is reused only after its last write f
   assert.equal(pool.bytesFree(), free - size, 'not given back');
 });
 
+test('ReplyFrames: a shared pooled frame is let go once it stops being recent, whatever the byte bound', () => {
+  const answers = new Answers();
+  let clock = 0;
+  const pool = new FramePool();
+  const frames = new ReplyFrames(64 * 1024 * 1024, 1000, () => clock, pool);
+  const reply = (v: string) =>
+    answers.reply(TypeUrl.Cluster, v, [
+      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(256 * KB) }),
+    ]);
+  const scope = reply('a');
+  const own = reply('b');
+  const a = frames.framed(scope);
+  frames.framed(scope);
+  frames.framed(own);
+  clock += 999;
+  frames.sweep();
+  assert.equal(frames.framed(scope), a, 'still recent: held');
+  clock += 1000;
+  frames.sweep();
+  assert.equal(a.chunk, undefined, 'stale: its chunk is back in the pool');
+  assert.equal(pool.bytesFree() > 0, true);
+  assert.ok(frames.bytesRetained() >= 256 * KB, "one stream's frame is held within the bound as before");
+  const again = frames.framed(scope);
+  assert.notEqual(again, a, 'framed again (into the reused chunk)');
+  assert.equal(pool.reused, 1);
+});
+
 const Response = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 const Request = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
 const Cluster = lookupType('envoy.config.cluster.v3.Cluster');

@@ -45,12 +45,14 @@ test('writeFramedAsIs passes Framed bytes through the call framing step and leav
 });
 
 test('framed replies: recent ones are held, older ones only up to a bound; a reply frames the same bytes again', () => {
+  // Frames below POOL_MIN_BYTES (pooled ones are let go sooner: frame-pool.test.ts).
+  const SIZE = 100 * 1024;
   const big = (i: number) =>
-    makeResource(TypeUrl.Cluster, `c${i}`, { name: `c${i}`, alt_stat_name: 'x'.repeat(1024 * 1024) });
+    makeResource(TypeUrl.Cluster, `c${i}`, { name: `c${i}`, alt_stat_name: 'x'.repeat(SIZE) });
   const answers = new Answers();
   let clock = 0;
   const frames = new ReplyFrames(RETAIN_BYTES, RECENT_MS, () => clock);
-  const replies = Array.from({ length: 3 * (RETAIN_BYTES >> 20) }, (_, i) =>
+  const replies = Array.from({ length: Math.ceil((3 * RETAIN_BYTES) / SIZE) }, (_, i) =>
     answers.reply(TypeUrl.Cluster, `v${i}`, [big(i)]),
   );
   const first = Buffer.from(frames.framed(replies[0]!).bytes);
@@ -59,16 +61,13 @@ test('framed replies: recent ones are held, older ones only up to a bound; a rep
   for (const r of replies) frames.framed(r);
   const once = frames.bytesRetained();
   assert.ok(
-    once <= RETAIN_BYTES + 2 * 1024 * 1024,
+    once <= RETAIN_BYTES + 2 * SIZE,
     `${once} bytes: frames one stream used are held within the bound`,
   );
   // A second stream sends each: shared frames used within RECENT_MS are all held, whatever the bound.
   for (const r of replies) frames.framed(r);
   for (const r of replies) frames.framed(r);
-  assert.ok(
-    frames.bytesRetained() >= replies.length * 1024 * 1024,
-    'shared frames used recently are all held',
-  );
+  assert.ok(frames.bytesRetained() >= replies.length * SIZE, 'shared frames used recently are all held');
   clock += RECENT_MS / 2;
   const encoded = frames.encoded();
   frames.framed(replies[1]!);
@@ -76,8 +75,8 @@ test('framed replies: recent ones are held, older ones only up to a bound; a rep
   clock += RECENT_MS;
   frames.sweep();
   const retained = frames.bytesRetained();
-  assert.ok(retained <= RETAIN_BYTES + 1024 * 1024, `${retained} bytes retained`);
-  assert.ok(retained >= RETAIN_BYTES - 2 * 1024 * 1024, 'recent replies stay held');
+  assert.ok(retained <= RETAIN_BYTES + SIZE, `${retained} bytes retained`);
+  assert.ok(retained >= RETAIN_BYTES - 2 * SIZE, 'recent replies stay held');
   assert.deepEqual(Buffer.from(frames.framed(replies[0]!).bytes), first, 'same bytes when framed again');
   const body = frames.body(replies[0]!);
   assert.deepEqual(body, first.subarray(5, 5 + body.length));
