@@ -15,27 +15,27 @@ test('FramePool: small frames are not pooled; a chunk comes back for the same or
   let clock = 0;
   const pool = new FramePool(4 * 1024 * KB, 1000, () => clock);
   assert.equal(pool.take(POOL_MIN_BYTES - 1), undefined, 'below the minimum: allocated as usual');
-  const a = pool.take(300 * KB)!;
-  assert.ok(a.length >= 300 * KB && a.length < 400 * KB, `${a.length}`);
+  const a = pool.take(1200 * KB)!;
+  assert.ok(a.length >= 1200 * KB && a.length < 1300 * KB, `${a.length}`);
   pool.give(a);
   assert.equal(pool.bytesFree(), a.length);
-  assert.equal(pool.take(300 * KB - 10), a, 'the same chunk again');
+  assert.equal(pool.take(1200 * KB - 10), a, 'the same chunk again');
   assert.equal(pool.reused, 1);
   pool.give(a);
-  assert.notEqual(pool.take(2 * 300 * KB), a, 'a chunk far too small is not used');
-  assert.notEqual(pool.take(200 * KB), a, 'nor one far too large');
+  assert.notEqual(pool.take(2 * 1200 * KB), a, 'a chunk far too small is not used');
+  assert.notEqual(pool.take(1024 * KB), a, 'nor one far too large');
   assert.equal(pool.bytesFree(), a.length);
   clock += 1001;
   pool.expire();
   assert.equal(pool.bytesFree(), 0, 'free chunks unused for the idle time are dropped');
-  const kept = Buffer.allocUnsafe(512 * KB);
+  const kept = Buffer.allocUnsafe(2048 * KB);
   pool.give(kept);
   for (let i = 0; i < 20; i++) {
     clock += 1;
-    pool.give(Buffer.allocUnsafe(256 * KB));
+    pool.give(Buffer.allocUnsafe(1024 * KB));
   }
   assert.equal(pool.bytesFree(), 4 * 1024 * KB, 'free bytes stay within the cap');
-  assert.notEqual(pool.take(512 * KB), kept, 'the oldest chunk made room for newer ones');
+  assert.notEqual(pool.take(2048 * KB), kept, 'the oldest chunk made room for newer ones');
 });
 
 test('ReplyFrames: a released shared frame is reused only after its last write flushed; a failed write never; an unshared one never', () => {
@@ -45,7 +45,7 @@ test('ReplyFrames: a released shared frame is reused only after its last write f
   const frames = new ReplyFrames(0, 0, () => 0, pool);
   const big = (v: string) =>
     answers.reply(TypeUrl.Cluster, v, [
-      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(256 * KB) }),
+      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
     ]);
   // Two streams send each reply (a scope's): the frame is shared.
   const shared = (v: string) => {
@@ -92,7 +92,7 @@ test('ReplyFrames: a shared pooled frame is let go once it stops being recent, w
   const frames = new ReplyFrames(64 * 1024 * 1024, 1000, () => clock, pool);
   const reply = (v: string) =>
     answers.reply(TypeUrl.Cluster, v, [
-      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(256 * KB) }),
+      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
     ]);
   const scope = reply('a');
   const own = reply('b');
@@ -106,7 +106,7 @@ test('ReplyFrames: a shared pooled frame is let go once it stops being recent, w
   frames.sweep();
   assert.equal(a.chunk, undefined, 'stale: its chunk is back in the pool');
   assert.equal(pool.bytesFree() > 0, true);
-  assert.ok(frames.bytesRetained() >= 256 * KB, "one stream's frame is held within the bound as before");
+  assert.ok(frames.bytesRetained() >= 1100 * KB, "one stream's frame is held within the bound as before");
   const again = frames.framed(scope);
   assert.notEqual(again, a, 'framed again (into the reused chunk)');
   assert.equal(pool.reused, 1);
@@ -116,7 +116,7 @@ const Response = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 const Request = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
 const Cluster = lookupType('envoy.config.cluster.v3.Cluster');
 const bigCluster = (mark: string) =>
-  makeResource(TypeUrl.Cluster, 'big', { name: 'big', alt_stat_name: mark.repeat(300 * KB) });
+  makeResource(TypeUrl.Cluster, 'big', { name: 'big', alt_stat_name: mark.repeat(1100 * KB) });
 const markOf = (message: Buffer): string => {
   const r = Response.decode(message) as unknown as { resources: Array<{ value: Uint8Array }> };
   const c = Cluster.decode(r.resources[0]!.value) as unknown as { alt_stat_name: string };
@@ -146,7 +146,7 @@ test('over real HTTP/2: a shared frame a slow stream has not read yet is not reu
   };
   try {
     h.cache.setSnapshot('slow', new Snapshot([bigCluster('s')]));
-    // A raw HTTP/2 ADS stream that reads nothing: the 300 KB response stops at the 64 KB window.
+    // A raw HTTP/2 ADS stream that reads nothing: the 1.1 MB response stops at the 64 KB window.
     const slow = session.request({
       ':method': 'POST',
       ':path': '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',

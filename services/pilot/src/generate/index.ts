@@ -136,7 +136,8 @@ export interface ScopeResources extends ProxyResources {
   listenerRejections: EnvoyRuleRejection[];
 }
 
-const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+/** The same objects in the same order. */
+export const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**

@@ -11,6 +11,7 @@ import {
   generateProxyResources,
   generateScopeResources,
   type ScopeResources,
+  sameItems,
   splitsByScope,
 } from '../generate/index.js';
 import { localityKeyPart } from '../generate/locality-lb.js';
@@ -423,9 +424,6 @@ function internBodies(push: PushContext, kind: string, list: Body[]): Body[] {
   const intern = push.memo.group(`body\n${kind}`);
   return list.map((b) => intern(JSON.stringify(b), () => b));
 }
-
-const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
 
 function scopeSnapshot(
   xdsOf: ReadonlyMap<object, XdsResource>,
