@@ -50,21 +50,32 @@ const registries = new WeakMap<readonly Service[], Map<number, Map<string, Servi
  * per service list and port (scopes seeing every service pass the push's list and share it).
  */
 export function servicesOnPort(services: readonly Service[], port: number): Map<string, Service> {
-  let byPort = registries.get(services);
-  if (!byPort) {
-    byPort = new Map();
-    registries.set(services, byPort);
-  }
-  let out = byPort.get(port);
-  if (!out) {
-    out = new Map();
+  return perPort(registries, services, port, () => {
+    const out = new Map<string, Service>();
     for (const s of services) {
       const view = portView(s, port);
       if (view) out.set(s.hostname, view);
     }
-    byPort.set(port, out);
+    return out;
+  });
+}
+
+/** `make()` memoized per object (held weakly) and port. */
+function perPort<K extends object, V>(
+  cache: WeakMap<K, Map<number, V>>,
+  key: K,
+  port: number,
+  make: () => V,
+): V {
+  let byPort = cache.get(key);
+  if (!byPort) {
+    byPort = new Map();
+    cache.set(key, byPort);
   }
-  return out;
+  if (byPort.has(port)) return byPort.get(port) as V;
+  const made = make();
+  byPort.set(port, made);
+  return made;
 }
 
 /** `s` reduced to `port`, one object per service and port (every scope and push asks for the same ones). */
@@ -83,17 +94,10 @@ function hostNameOf(view: Service): string {
 }
 
 function portView(s: Service, port: number): Service | undefined {
-  let views = portViews.get(s);
-  if (!views) {
-    views = new Map();
-    portViews.set(s, views);
-  }
-  let view = views.get(port);
-  if (view === undefined) {
+  const view = perPort(portViews, s, port, () => {
     const p = s.ports.find((sp) => sp.port === port);
-    view = p ? { ...s, ports: [p] } : null;
-    views.set(port, view);
-  }
+    return p ? { ...s, ports: [p] } : null;
+  });
   return view ?? undefined;
 }
 
@@ -104,18 +108,10 @@ function portView(s: Service, port: number): Service | undefined {
 const nameRanks = new WeakMap<readonly Service[], Map<number, Map<string, number>>>();
 
 function rankOf(services: readonly Service[], port: number): Map<string, number> {
-  let byPort = nameRanks.get(services);
-  if (!byPort) {
-    byPort = new Map();
-    nameRanks.set(services, byPort);
-  }
-  let ranks = byPort.get(port);
-  if (!ranks) {
+  return perPort(nameRanks, services, port, () => {
     const names = services.map((s) => virtualHostName(s.hostname, port)).sort(collator.compare);
-    ranks = new Map(names.map((n, i) => [n, i]));
-    byPort.set(port, ranks);
-  }
-  return ranks;
+    return new Map(names.map((n, i) => [n, i]));
+  });
 }
 
 /** What one VirtualService adds to a route table: its routes and the virtual hosts they go to. */
