@@ -575,10 +575,20 @@ export function scopeEndpointsBuild(
   };
 }
 
+/**
+ * The scope's snapshot with the proxy's CDS and LDS: its other types are the scope's groups as they are
+ * (composed, not regrouped: a proxy costs nothing per endpoint assignment or route table).
+ */
 function proxySnapshot(scope: ScopeBuild, clusters: XdsResource[], listeners: XdsResource[]): Snapshot {
-  return new Snapshot([...clusters, ...scope.endpoints, ...listeners, ...scope.routes], {
+  const own = new Snapshot([...clusters, ...listeners], {
+    types: [TypeUrl.Cluster, TypeUrl.Listener],
     base: scope.snapshot,
   });
+  return Snapshot.compose([
+    ...scope.snapshot.types().map((t) => [t, scope.snapshot] as const),
+    [TypeUrl.Cluster, own],
+    [TypeUrl.Listener, own],
+  ]);
 }
 
 /** A split proxy's snapshot: its own inbound part generated and encoded, the rest taken from `scope`. */
