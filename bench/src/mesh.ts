@@ -81,7 +81,11 @@ function pod(ref: ServiceRef, p: number): Resource {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: meta(podName(ref, p), ref.namespace, labels),
+    metadata: {
+      ...meta(podName(ref, p), ref.namespace, labels),
+      // What the sidecar injector sets on the pods it injected.
+      annotations: { 'sidecar.istio.io/status': '{"version":"bench","containers":["istio-proxy"]}' },
+    },
     body: {
       spec: {
         serviceAccountName: 'default',
@@ -201,6 +205,8 @@ export function proxyNode(
       NAME: pod,
       SERVICE_ACCOUNT: 'default',
       LABELS: { app: ref.name, version: 'v1' },
+      // Keel's pilot-agent always serves SDS to its Envoy and says so.
+      SDS: 'true',
     },
   };
 }

@@ -93,6 +93,21 @@ async function mcpSynced(mcp: McpSource, timeoutMs: number): Promise<void> {
   }
 }
 
+/**
+ * Waits until Pilot's /ready answers 200 (its first push is done): in a cluster, sidecars reach a Pilot
+ * through its Service only once its readiness probe passes, so a storm starts there (bounded).
+ */
+async function pilotReady(monitoringPort: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${monitoringPort}/ready`);
+    await res.arrayBuffer();
+    if (res.status === 200) return;
+    if (Date.now() > until) throw new Error(`pilot not ready within ${timeoutMs} ms (/ready ${res.status})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** One unlabelled sample of `name` from a /metrics page. */
 async function metric(port: number, name: string): Promise<number | undefined> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -108,7 +123,7 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
   server.addService(mcp.definition, mcp.implementation);
   const mcpPort = await listen(server);
   config.publish(mcp);
-  let pilot: ServerProcess;
+  let pilot: ServerProcess | undefined;
   try {
     pilot = await startServer(
       ctx,
@@ -123,17 +138,20 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
       60_000,
     );
     await mcpSynced(mcp, 60_000);
+    await pilotReady(Number(pilot.ready.monitoringPort), 60_000);
   } catch (err) {
+    await pilot?.stop();
     mcp.close();
     server.forceShutdown();
     throw err;
   }
+  const proc: ServerProcess = pilot;
   const first = serviceRef(spec, 0);
   const sizesTimeout = 120_000;
   return {
     label: 'pilot',
-    address: `127.0.0.1:${pilot.ready.grpcPort}`,
-    pid: pilot.pid,
+    address: `127.0.0.1:${proc.ready.grpcPort}`,
+    pid: proc.pid,
     routeChange(n) {
       config.put(virtualService(first, n + 11));
       config.publish(mcp);
@@ -143,15 +161,15 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
       config.publish(mcp);
     },
     noopChange: () => config.publish(mcp),
-    nextPush: () => pilot.next('push done', sizesTimeout),
+    nextPush: () => proc.next('push done', sizesTimeout),
     async heapBytes() {
-      return (await metric(Number(pilot.ready.monitoringPort), 'nodejs_heap_size_used_bytes')) ?? Number.NaN;
+      return (await metric(Number(proc.ready.monitoringPort), 'nodejs_heap_size_used_bytes')) ?? Number.NaN;
     },
     async externalBytes() {
-      return (await metric(Number(pilot.ready.monitoringPort), 'nodejs_external_memory_bytes')) ?? Number.NaN;
+      return (await metric(Number(proc.ready.monitoringPort), 'nodejs_external_memory_bytes')) ?? Number.NaN;
     },
     async stop() {
-      await pilot.stop();
+      await proc.stop();
       mcp.close();
       server.forceShutdown();
     },

@@ -11,7 +11,7 @@ import {
 } from '../generate/index.js';
 import type { Degradation } from '../model/client.js';
 import { type NodeInput, parseNode } from '../model/proxy.js';
-import type { Proxy as MeshProxy, PushContext } from '../model/types.js';
+import type { Proxy as MeshProxy, PushContext, Workload } from '../model/types.js';
 import type { PushRequest } from '../server/config-store.js';
 import type { PilotMetrics } from '../server/metrics.js';
 import {
@@ -50,6 +50,31 @@ export interface ConnectedProxy {
 
 /** A drain of new connections builds for at most this long before yielding to I/O (responses go out meanwhile). */
 const CONNECT_SLICE_MS = 20;
+
+/** Scopes a cold Pilot builds before its first push is done (see `prewarm`), and injected pods it looks at. */
+const PREWARM_SCOPES = 32;
+const PREWARM_PODS = 20_000;
+/** Set by the sidecar injector on the pods it injected (services/sidecar-injector). */
+const INJECTED_ANNOTATION = 'sidecar.istio.io/status';
+
+/**
+ * The node pilot-agent sends for an injected pod (services/pilot-agent/src/node.ts): id
+ * `sidecar~ip~pod.ns~ns.svc.domain`, the pod's labels, and SDS (Keel's agent always serves it).
+ */
+export function podNode(w: Workload, domain: string): NodeInfo {
+  return {
+    id: `sidecar~${w.ip}~${w.name}.${w.namespace}~${w.namespace}.svc.${domain}`,
+    cluster: '',
+    metadata: {
+      NAMESPACE: w.namespace,
+      INSTANCE_IPS: w.ip,
+      NAME: w.name,
+      SERVICE_ACCOUNT: w.serviceAccount,
+      LABELS: w.labels,
+      SDS: 'true',
+    },
+  };
+}
 
 /** Status of the last push, for /debug/push_status. */
 export interface PushStatus {
@@ -159,6 +184,11 @@ export class ProxyPusher {
     return this.last;
   }
 
+  /** The scope builds of the last push (and of connections since), by scope key. */
+  scopes(): ReadonlyMap<string, ScopeBuild> {
+    return this.target.scopes;
+  }
+
   /**
    * A stream opened for `node`; the first stream of a node gets a snapshot built soon (its scope's shared part
    * reused). Builds for new connections run in time slices, so a connect storm's first responses are written
@@ -229,6 +259,7 @@ export class ProxyPusher {
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
     this.target = target;
+    if (req.full && previous.scopes.size === 0 && previous.builds.size === 0) this.prewarm(push, target);
     let published = 0;
     // Proxies grouped by their last key: a scope's proxies are published right after its build, and the
     // loop yields at each group's end too, so their responses are written while later scopes build.
@@ -326,25 +357,8 @@ export class ProxyPusher {
     }
     const key = sharedKey(push, proxy);
     entry.key = key;
-    let scope = target.scopes.get(key);
+    const scope = this.scopeFor(key, proxy, push, target);
     const prevScope = target.previous?.get(key);
-    if (!scope) {
-      const stats = newStats();
-      scope =
-        prevScope && target.eds
-          ? scopeEndpointsBuild(prevScope, push, proxy, target.eds.hosts)
-          : scopeBuild(push, proxy, key, {
-              stats,
-              prev: prevScope,
-              keepOutbound: target.keepOutbound,
-              vhosts: this.vhosts,
-            });
-      if (!(prevScope && target.eds)) this.reportRejected(key, stats.rejected);
-      this.reportMissing(key, scope.missing);
-      target.scopes.set(key, scope);
-      const fits = prevScope !== undefined && (target.eds !== undefined || target.inboundStable);
-      target.fits.set(key, fits && sameOutboundShape(scope, prevScope!));
-    }
     if (scope.missing.length > 0) {
       // Not published (see keyBuild above); the next push builds this proxy's own part afresh.
       entry.build = undefined;
@@ -363,6 +377,52 @@ export class ProxyPusher {
       this.reportRejected(`${key}|${entry.nodeId}`, stats.rejected);
     }
     return entry.build.snapshot;
+  }
+
+  /** `target`'s build of scope `key`, made (from the previous push's when there is one) if it has none yet. */
+  private scopeFor(key: string, proxy: MeshProxy, push: PushContext, target: BuildTarget): ScopeBuild {
+    const built = target.scopes.get(key);
+    if (built) return built;
+    const prevScope = target.previous?.get(key);
+    const stats = newStats();
+    const scope =
+      prevScope && target.eds
+        ? scopeEndpointsBuild(prevScope, push, proxy, target.eds.hosts)
+        : scopeBuild(push, proxy, key, {
+            stats,
+            prev: prevScope,
+            keepOutbound: target.keepOutbound,
+            vhosts: this.vhosts,
+          });
+    if (!(prevScope && target.eds)) this.reportRejected(key, stats.rejected);
+    this.reportMissing(key, scope.missing);
+    target.scopes.set(key, scope);
+    const fits = prevScope !== undefined && (target.eds !== undefined || target.inboundStable);
+    target.fits.set(key, fits && sameOutboundShape(scope, prevScope!));
+    return scope;
+  }
+
+  /**
+   * Cold start (the first full push, nothing built yet): builds the shared scope parts its injected pods'
+   * sidecars will ask for, the scopes with most pods first, up to PREWARM_SCOPES. Each pod's node is the one
+   * pilot-agent sends for it (`podNode`). Pilot reports ready only after its first push, so sidecars that
+   * reconnect at once after a restart find their scopes built and only their own parts are made on connect.
+   */
+  private prewarm(push: PushContext, target: BuildTarget): void {
+    const scopes = new Map<string, { proxy: MeshProxy; pods: number }>();
+    let scanned = 0;
+    for (const w of push.workloadsByIp.values()) {
+      if (w.annotations[INJECTED_ANNOTATION] === undefined) continue;
+      if (++scanned > PREWARM_PODS) break;
+      const parsed = parseNode(toInput(podNode(w, push.domain)), push);
+      if (!parsed.ok || !splitsByScope(push, parsed.value)) continue;
+      const key = sharedKey(push, parsed.value);
+      const seen = scopes.get(key);
+      if (seen) seen.pods += 1;
+      else scopes.set(key, { proxy: parsed.value, pods: 1 });
+    }
+    const most = [...scopes].sort((a, b) => b[1].pods - a[1].pods).slice(0, PREWARM_SCOPES);
+    for (const [key, { proxy }] of most) this.scopeFor(key, proxy, push, target);
   }
 
   /** The build for a proxy's config key from `target`, else an EDS rebuild of the previous one, else a full build. */
