@@ -170,6 +170,8 @@ export class ProxyPusher {
   private last?: PushStatus;
   private readonly parsed = new WeakMap<NodeInfo, { push: PushContext; result: Result<MeshProxy, string> }>();
   private readonly vhosts = new VirtualHostEncodings();
+  /** No full push has run yet (the first one prewarms, see `prewarm`). */
+  private cold = true;
   /** New connections waiting for their first build (see `connect`). */
   private arriving: ConnectedProxy[] = [];
 
@@ -259,7 +261,10 @@ export class ProxyPusher {
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
     this.target = target;
-    if (req.full && previous.scopes.size === 0 && previous.builds.size === 0) this.prewarm(push, target);
+    if (req.full && this.cold) {
+      this.cold = false;
+      await this.prewarm(push, target);
+    }
     let published = 0;
     // Proxies grouped by their last key: a scope's proxies are published right after its build, and the
     // loop yields at each group's end too, so their responses are written while later scopes build.
@@ -403,12 +408,12 @@ export class ProxyPusher {
   }
 
   /**
-   * Cold start (the first full push, nothing built yet): builds the shared scope parts its injected pods'
+   * Cold start (the first full push): builds the shared scope parts its injected pods'
    * sidecars will ask for, the scopes with most pods first, up to PREWARM_SCOPES. Each pod's node is the one
    * pilot-agent sends for it (`podNode`). Pilot reports ready only after its first push, so sidecars that
    * reconnect at once after a restart find their scopes built and only their own parts are made on connect.
    */
-  private prewarm(push: PushContext, target: BuildTarget): void {
+  private async prewarm(push: PushContext, target: BuildTarget): Promise<void> {
     const scopes = new Map<string, { proxy: MeshProxy; pods: number }>();
     let scanned = 0;
     for (const w of push.workloadsByIp.values()) {
@@ -422,7 +427,11 @@ export class ProxyPusher {
       else scopes.set(key, { proxy: parsed.value, pods: 1 });
     }
     const most = [...scopes].sort((a, b) => b[1].pods - a[1].pods).slice(0, PREWARM_SCOPES);
-    for (const [key, { proxy }] of most) this.scopeFor(key, proxy, push, target);
+    for (const [key, { proxy }] of most) {
+      // One scope at a time between turns of the event loop (health probes and MCP stay answered).
+      await yieldLoop();
+      this.scopeFor(key, proxy, push, target);
+    }
   }
 
   /** The build for a proxy's config key from `target`, else an EDS rebuild of the previous one, else a full build. */
