@@ -21,6 +21,9 @@ export interface ScalePoint {
   errors: string[];
 }
 
+/** Pushes measured per size (medians), whatever `--runs` asks below it (not in `--quick`). */
+const MIN_PUSHES = 5;
+
 /** Sizes: doubling from an eighth of `top` (4,000 unless `--services`) to `top`. */
 export function scalingSizes(ctx: BenchContext): number[] {
   const top = ctx.services ?? (ctx.quick ? 40 : 4000);
@@ -55,7 +58,10 @@ async function measure(ctx: BenchContext, services: number): Promise<ScalePoint>
       point.bytesPerClient = load.clients.reduce((a, c) => a + c.bytes, 0) / Math.max(1, load.clients.length);
       const p90: number[] = [];
       const cpu: number[] = [];
-      for (let r = 0; r < ctx.runs; r++) {
+      // At least 5 pushes per size: the first after a storm costs up to twice the next ones (its GC of the
+      // storm's garbage, first compiles), and with 3 the median moved with how the other two fell.
+      const pushes = ctx.quick ? ctx.runs : Math.max(ctx.runs, MIN_PUSHES);
+      for (let r = 0; r < pushes; r++) {
         const c0 = cpuSeconds(target.pid);
         p90.push(quantile(await push(target, load, r, sizes.timeoutMs, ctx.log), 0.9));
         cpu.push(cpuSeconds(target.pid) - c0);
