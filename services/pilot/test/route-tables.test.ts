@@ -101,12 +101,13 @@ class Feed {
   }
 }
 
-const productpage = (push: PushContext) => {
-  const pod = push.configs('Pod').find((p) => p.name.startsWith('productpage'))!;
+const proxyOf = (app: string) => (push: PushContext) => {
+  const pod = push.configs('Pod').find((p) => p.name.startsWith(app))!;
   const parsed = parseNode(sidecarNode(pod), push);
   assert.ok(parsed.ok);
   return parsed.value;
 };
+const productpage = proxyOf('productpage');
 
 function scopeRoutes(push: PushContext): {
   routes: Record<string, unknown>[];
@@ -122,11 +123,8 @@ function scopeRoutes(push: PushContext): {
 }
 
 /** The hosts of table `"9080"` as generated, before the Envoy-rules check (the same object while unchanged). */
-const table9080 = (push: PushContext) =>
-  buildSidecarRoutes(push, productpage(push), ['9080'])[0]!.virtual_hosts as readonly Record<
-    string,
-    unknown
-  >[];
+const table9080 = (push: PushContext, proxy = productpage) =>
+  buildSidecarRoutes(push, proxy(push), ['9080'])[0]!.virtual_hosts as readonly Record<string, unknown>[];
 
 const bytes = (rc: Record<string, unknown>) =>
   Buffer.from(encodeMessage(TypeName.RouteConfiguration, rc)).toString('base64');
@@ -230,6 +228,22 @@ describe('route tables by difference', () => {
       assert.equal(taken, step.table);
     });
   }
+
+  it("another proxy of the scope patches the table the last push's proxy built", () => {
+    // Which proxy builds a scope changes (a prewarmed scope's pod, then the first connected proxy; a proxy
+    // leaves): tables are found by what routes read of its labels (sourceLabels), not by its labels.
+    const feed = new Feed();
+    const memo = new InternTable();
+    const base = feed.publish(BASE);
+    const first = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
+    const oldHosts = table9080(first.push, productpage);
+    const req = feed.publish([...without(BASE, 'VirtualService', 'reviews'), ...REVIEWS_50_V3]);
+    memo.rotate();
+    const next = nextPushContext(first.push, feed.store.snapshot(), req, { memo, prevFresh: true });
+    const hosts = table9080(next.push, proxyOf('ratings'));
+    assert.equal(derivedHosts.get(hosts), oldHosts, 'patched from the table productpage built');
+    assert.deepEqual(hosts, table9080(next.push, productpage));
+  });
 
   it('a table patched push after push does not keep the earlier tables alive', async () => {
     setFlagsFromString('--expose-gc');

@@ -1,4 +1,5 @@
 // VirtualService HTTPMatchRequest -> envoy.config.route.v3.RouteMatch (Istio 1.4 translateRouteMatch).
+import type { PushContext } from '../model/types.js';
 import {
   type EnvoyObject,
   type HttpMatchRequest,
@@ -61,6 +62,40 @@ export function labelsSubset(
   labels: Record<string, string>,
 ): boolean {
   return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+const selectorCache = new WeakMap<PushContext, Array<Record<string, string>>>();
+
+/** Every distinct `sourceLabels` selector of the push's VirtualServices, in a fixed order. */
+function sourceSelectors(push: PushContext): Array<Record<string, string>> {
+  let found = selectorCache.get(push);
+  if (found) return found;
+  const seen = new Map<string, Record<string, string>>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'sourceLabels' && x && typeof x === 'object') {
+          const sel = x as Record<string, string>;
+          seen.set(JSON.stringify(Object.entries(sel).sort()), sel);
+        } else visit(x);
+      }
+    }
+  };
+  for (const vs of push.configs('VirtualService')) visit(vs.spec);
+  found = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sel]) => sel);
+  selectorCache.set(push, found);
+  return found;
+}
+
+/**
+ * Which of the push's VirtualService `sourceLabels` selectors `labels` match ('1' or '0' each): all that
+ * outbound routes and listeners read of a proxy's labels, so proxies with equal keys get equal outbound config.
+ */
+export function sourceLabelsKey(push: PushContext, labels: Record<string, string>): string {
+  return sourceSelectors(push)
+    .map((sel) => (labelsSubset(sel, labels) ? '1' : '0'))
+    .join('');
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
 } from '../model/types.js';
 import { derivedHosts } from './envoy-rules.js';
 import { domainName, sharedLabels, virtualHostDomains } from './route-hosts.js';
+import { sourceLabelsKey } from './route-match.js';
 import type { EnvoyObject, VirtualServiceSpec } from './route-spec.js';
 import {
   buildHttpRoutes,
@@ -329,7 +330,9 @@ export function sidecarVirtualHosts(
   const ctx = sidecarRouteContext(push, proxy, port, registry);
   const memo = push.memo;
   const holder = memo?.group('route-table')(
-    JSON.stringify([scope.key, port, proxy.dnsDomain, push.domain, Object.entries(proxy.labels).sort()]),
+    // The proxy's labels only as far as routes read them (sourceLabels): every proxy of a scope finds the
+    // table whichever of them builds the scope (a prewarmed scope's pod, then the first connected proxy).
+    JSON.stringify([scope.key, port, proxy.dnsDomain, push.domain, sourceLabelsKey(push, proxy.labels)]),
     () => ({}) as { table?: RouteTable },
   );
   const destinationRules = push.configs('DestinationRule');

@@ -15,7 +15,7 @@ import {
   splitsByScope,
 } from '../generate/index.js';
 import { localityKeyPart } from '../generate/locality-lb.js';
-import { labelsSubset } from '../generate/route-match.js';
+import { sourceLabelsKey } from '../generate/route-match.js';
 import { parseSubsetKey } from '../model/names.js';
 import type { Proxy as MeshProxy, ProxyResources, PushContext } from '../model/types.js';
 
@@ -83,37 +83,12 @@ export function configKey(push: PushContext, proxy: MeshProxy): string {
   return JSON.stringify(parts);
 }
 
-const selectorCache = new WeakMap<PushContext, Array<Record<string, string>>>();
-
-/** Every distinct `sourceLabels` selector of the VirtualServices (what outbound routes read of proxy labels). */
-function sourceSelectors(push: PushContext): Array<Record<string, string>> {
-  let found = selectorCache.get(push);
-  if (found) return found;
-  const seen = new Map<string, Record<string, string>>();
-  const visit = (v: unknown): void => {
-    if (Array.isArray(v)) for (const x of v) visit(x);
-    else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'sourceLabels' && x && typeof x === 'object')
-          seen.set(sorted(x as Record<string, string>), x as Record<string, string>);
-        else visit(x);
-      }
-    }
-  };
-  for (const vs of push.configs('VirtualService')) visit(vs.spec);
-  found = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sel]) => sel);
-  selectorCache.set(push, found);
-  return found;
-}
-
 /**
  * Key of the scope-shared part of a splitting sidecar (see `splitsByScope`): scope key, IP family, DNS
  * domain and which VirtualService `sourceLabels` its labels match (the only label reads outbound).
  */
 export function sharedKey(push: PushContext, proxy: MeshProxy): string {
-  const matches = sourceSelectors(push)
-    .map((sel) => (labelsSubset(sel, proxy.labels) ? '1' : '0'))
-    .join('');
+  const matches = sourceLabelsKey(push, proxy.labels);
   const family = proxy.ips.some((ip) => ip.includes(':')) ? 'v6' : 'v4';
   const locality = localityKeyPart(push, proxy);
   return JSON.stringify(['split', push.sidecarScope(proxy).key, family, proxy.dnsDomain, matches, locality]);
