@@ -136,6 +136,7 @@ export async function startPilot(ctx: BenchContext, spec: MeshSpec): Promise<Xds
       ]),
       'pilot listening',
       60_000,
+      'pilot',
     );
     await mcpSynced(mcp, 60_000);
     await pilotReady(Number(pilot.ready.monitoringPort), 60_000);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import {
@@ -180,6 +180,15 @@ export interface StartLocalOptions {
 }
 
 /** Starts nats-server, galley and pilot as separate processes on loopback, in dependency order. */
+/** A service's node flags from deploy/node-options.json (NODE_OPTIONS in the compose file and manifests). */
+export function nodeOptions(root: string, service: string): string[] {
+  const all = JSON.parse(readFileSync(join(root, 'deploy/node-options.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  return (all[service] ?? '').split(' ').filter((a) => a !== '');
+}
+
 export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPlane> {
   const { root, ports, print, color } = opts;
   const host = '127.0.0.1';
@@ -269,6 +278,7 @@ export async function startLocalPlane(opts: StartLocalOptions): Promise<LocalPla
       'pilot',
       node,
       [
+        ...nodeOptions(root, 'pilot'),
         join(root, 'services/pilot/dist/src/main.js'),
         '--mcp-address',
         `${host}:${ports.galleyMcp}`,

@@ -219,3 +219,36 @@ describe('every service lands everywhere', () => {
     });
   }
 });
+
+describe('node options (deploy/node-options.json)', () => {
+  const all = JSON.parse(readFileSync(join(root, 'deploy/node-options.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  const options = Object.entries(all).filter(([k]) => k !== '//');
+  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as Obj;
+  const deployments = loadManifests().filter((o) => o.kind === 'Deployment');
+  const runner = readFileSync(join(root, 'deploy/local/src/runner.ts'), 'utf8');
+  const container = (svc: string): Obj =>
+    deployments
+      .flatMap((d) => d.spec.template.spec.containers as Obj[])
+      .find((c) => c.image === `keel/${svc}:latest`)!;
+  const envOf = (c: Obj) => (c.env ?? []).find((e: Obj) => e.name === 'NODE_OPTIONS')?.value;
+
+  it('names services, and node accepts each value', () => {
+    assert.ok(options.length > 0);
+    for (const [svc, value] of options) {
+      assert.ok(services.includes(svc), `${svc} is a service`);
+      execFileSync(process.execPath, [...value.split(' '), '-e', '0'], { stdio: 'pipe' });
+    }
+  });
+
+  it('compose, the manifests and the local runner give each service exactly its options', () => {
+    for (const svc of services) {
+      const want = all[svc];
+      assert.equal(compose.services[svc].environment?.NODE_OPTIONS, want, `docker-compose ${svc}`);
+      assert.equal(envOf(container(svc)), want, `deploy/kubernetes ${svc}`);
+      assert.equal(runner.includes(`nodeOptions(root, '${svc}')`), want !== undefined, `local runner ${svc}`);
+    }
+  });
+});
