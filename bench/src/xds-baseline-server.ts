@@ -1,13 +1,11 @@
-// Baseline xDS server: libs/xds serving a pre-built mesh snapshot (no generation), driven over stdin.
-// Usage: node xds-baseline-server.js --services N [--pods 2] [--routed-every 10]
+// Baseline xDS server: libs/xds serving a pre-built mesh snapshot per namespace (no generation), driven over
+// stdin. Usage: node xds-baseline-server.js --services N [--pods 2] [--routed-every 10] [--namespaces 10]
 // Commands (one a line): `route <n>`, `endpoint <n>`, `same`; each answered by a JSON line msg 'applied'.
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '@keel/runtime';
 import { createXdsServer, SnapshotCache } from '@keel/xds';
 import { MeshXds } from './xds-snapshot.js';
-
-const KEY = 'mesh';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,15 +17,24 @@ const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringi
 async function main(): Promise<void> {
   const spec = {
     services: flag('services', 1000),
-    namespaces: 10,
+    namespaces: flag('namespaces', 10),
     podsPerService: flag('pods', 2),
     routedEvery: flag('routed-every', 10),
     serviceEntries: 0,
   };
   const mesh = new MeshXds(spec);
   const cache = new SnapshotCache();
-  cache.setSnapshot(KEY, mesh.snapshot());
-  const xds = createXdsServer({ cache, logger: silentLogger, nodeKey: () => KEY, sendTimeoutMs: 60_000 });
+  // One snapshot per namespace, as Pilot has one scope per namespace: clients key by their node's NAMESPACE.
+  const publish = () => {
+    for (const ns of mesh.namespaces()) cache.setSnapshot(ns, mesh.snapshot(ns));
+  };
+  publish();
+  const xds = createXdsServer({
+    cache,
+    logger: silentLogger,
+    nodeKey: (n) => String(n.metadata.NAMESPACE ?? ''),
+    sendTimeoutMs: 60_000,
+  });
   const server = new grpc.Server({
     'grpc.max_send_message_length': -1,
     'grpc.max_receive_message_length': -1,
@@ -46,7 +53,7 @@ async function main(): Promise<void> {
     else if (cmd === 'endpoint') mesh.bumpEndpoint(n);
     else if (cmd === 'stats') return say({ msg: 'stats', ...xds.stats(), streams: xds.streams().length });
     else if (cmd !== 'same') return say({ msg: 'unknown command', line });
-    cache.setSnapshot(KEY, mesh.snapshot());
+    publish();
     say({ msg: 'applied', cmd });
   });
   const stop = () => {

@@ -76,7 +76,7 @@ export const xdsCost: Benchmark = {
       pushCtx.push(m.pushContextMs);
       counts = m.counts;
       const t0 = nowMs();
-      new MeshXds(spec).snapshot();
+      new MeshXds(spec).snapshot('ns-0');
       baseline.push(nowMs() - t0);
       ctx.log(
         `xds-cost run ${r + 1}: proxy ${median(m.perProxy).toFixed(1)} ms (p90 ${quantile(m.perProxy, 0.9).toFixed(1)}), push context ${m.pushContextMs.toFixed(0)} ms`,

@@ -64,7 +64,8 @@ function listener(): XdsResource {
   });
 }
 
-function routes(spec: MeshSpec, timeoutS: number): XdsResource {
+/** The route table a sidecar of `namespace` gets: same-namespace services also answer to their short name. */
+function routes(spec: MeshSpec, timeoutS: number, namespace: string): XdsResource {
   const virtual_hosts = Array.from({ length: spec.services }, (_, i) => {
     const ref = serviceRef(spec, i);
     const routed = i % spec.routedEvery === 0;
@@ -84,6 +85,7 @@ function routes(spec: MeshSpec, timeoutS: number): XdsResource {
     const vip = `172.20.${Math.floor(i / 250)}.${(i % 250) + 1}`;
     const names = [ref.host, `${ref.name}.${ref.namespace}.svc.cluster`, `${ref.name}.${ref.namespace}.svc`];
     names.push(`${ref.name}.${ref.namespace}`, vip);
+    if (ref.namespace === namespace) names.push(ref.name);
     return {
       name: `${ref.host}:${PORT}`,
       domains: names.flatMap((n) => [n, `${n}:${PORT}`]),
@@ -107,10 +109,15 @@ function routes(spec: MeshSpec, timeoutS: number): XdsResource {
 /**
  * Envoy resources equal in size to what Pilot builds for one sidecar of the mesh: an EDS cluster
  * per service (plus v1/v2 subsets where a DestinationRule exists), their endpoints, one outbound
- * listener and its route table. Encoded once; changes re-encode only what they touch.
+ * listener and its route table. The route table is one per namespace, as Pilot's (namespace-relative
+ * domains), so the baseline sends as many distinct tables as Pilot does, not one frame to everyone.
+ * Encoded once; changes re-encode only what they touch.
  */
 export class MeshXds {
   private readonly byKey = new Map<string, XdsResource>();
+  /** Route tables by namespace, made when a namespace's snapshot is first asked for after a change. */
+  private readonly routesByNamespace = new Map<string, XdsResource>();
+  private routeTimeoutS = 10;
   private readonly endpointName: string;
 
   constructor(private readonly spec: MeshSpec) {
@@ -132,13 +139,18 @@ export class MeshXds {
       }
     }
     this.put(listener());
-    this.put(routes(spec, 10));
     this.endpointName = clusterName(serviceRef(spec, 0).host);
+  }
+
+  /** The mesh's namespaces (`serviceRef`'s `ns-<i>`). */
+  namespaces(): string[] {
+    return Array.from({ length: Math.min(this.spec.namespaces, this.spec.services) }, (_, i) => `ns-${i}`);
   }
 
   /** A route change (the first routed service's timeout): only RDS differs. */
   setRouteTimeout(seconds: number): void {
-    this.put(routes(this.spec, seconds));
+    this.routeTimeoutS = seconds;
+    this.routesByNamespace.clear();
   }
 
   /** An endpoint change in the first service: only that ClusterLoadAssignment differs. */
@@ -148,12 +160,18 @@ export class MeshXds {
     this.put(loadAssignment(this.endpointName, ips));
   }
 
-  snapshot(): Snapshot {
-    return new Snapshot(this.byKey.values());
+  /** The snapshot of a sidecar in `namespace`. */
+  snapshot(namespace: string): Snapshot {
+    let table = this.routesByNamespace.get(namespace);
+    if (!table) {
+      table = routes(this.spec, this.routeTimeoutS, namespace);
+      this.routesByNamespace.set(namespace, table);
+    }
+    return new Snapshot([...this.byKey.values(), table]);
   }
 
   count(): number {
-    return this.byKey.size;
+    return this.byKey.size + 1;
   }
 
   private put(r: XdsResource): void {

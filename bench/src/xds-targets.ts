@@ -38,7 +38,7 @@ export function pilotBuilt(ctx: BenchContext): boolean {
 /** libs/xds serving a pre-built snapshot equal in size to the mesh (no generation), as a child process. */
 export async function startBaseline(ctx: BenchContext, spec: MeshSpec): Promise<XdsTarget> {
   const args = ['--services', String(spec.services), '--pods', String(spec.podsPerService)];
-  args.push('--routed-every', String(spec.routedEvery));
+  args.push('--routed-every', String(spec.routedEvery), '--namespaces', String(spec.namespaces));
   const p = await startServer(ctx, BASELINE_MAIN, args, 'baseline listening');
   return {
     label: 'libs/xds baseline',

@@ -25,12 +25,16 @@ let server: grpc.Server;
 let cache: SnapshotCache;
 let mesh: MeshXds;
 let address: string;
+const publish = () => {
+  for (const ns of mesh.namespaces()) cache.setSnapshot(ns, mesh.snapshot(ns));
+};
 
 before(async () => {
   mesh = new MeshXds(spec);
   cache = new SnapshotCache();
-  cache.setSnapshot('mesh', mesh.snapshot());
-  const xds = createXdsServer({ cache, logger: silentLogger, nodeKey: () => 'mesh' });
+  publish();
+  // As the baseline server: one snapshot per namespace, clients keyed by their node's NAMESPACE.
+  const xds = createXdsServer({ cache, logger: silentLogger, nodeKey: (n) => String(n.metadata.NAMESPACE) });
   server = new grpc.Server();
   xds.addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
@@ -60,14 +64,14 @@ test('ads-load: every client gets full config, a route change sends RDS, an endp
     const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
     const w1 = load.mark();
     mesh.setRouteTimeout(42);
-    cache.setSnapshot('mesh', mesh.snapshot());
+    publish();
     await load.until(() => w1.clientsWith[rds] === nodes.length, 10_000, 'route change');
     assert.deepEqual(Object.keys(w1.byType), [rds]);
 
     const eds = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
     const w2 = load.mark();
     mesh.bumpEndpoint(3);
-    cache.setSnapshot('mesh', mesh.snapshot());
+    publish();
     await load.until(() => w2.clientsWith[eds] === nodes.length, 10_000, 'endpoint change');
     assert.deepEqual(Object.keys(w2.byType), [eds]);
     assert.deepEqual(load.errors(), []);
