@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { nodeOptions } from '@keel/local';
 import type { BenchContext } from './types.js';
 
 export interface ServerProcess {
@@ -23,15 +24,6 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** A service's node flags as deployed (deploy/node-options.json: NODE_OPTIONS in the compose file and manifests). */
-export function deployedNodeOptions(repoRoot: string, service: string): string[] {
-  const all = JSON.parse(readFileSync(join(repoRoot, 'deploy/node-options.json'), 'utf8')) as Record<
-    string,
-    string
-  >;
-  return (all[service] ?? '').split(' ').filter((a) => a !== '');
-}
-
 /** Starts `node <script> args` pinned to the server core; resolves once a JSON log line has `msg === readyMsg`. */
 export async function startServer(
   ctx: BenchContext,
@@ -43,7 +35,7 @@ export async function startServer(
 ): Promise<ServerProcess> {
   // The service's own node flags as deployed (deploy/node-options.json), then KEEL_BENCH_NODE_ARGS: extra
   // node flags for servers under test (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-  const deployed = service ? deployedNodeOptions(ctx.repoRoot, service) : [];
+  const deployed = service ? nodeOptions(ctx.repoRoot, service) : [];
   const extra = (process.env.KEEL_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const nodeArgs = [...deployed, ...extra];
   const argv = [...ctx.serverPrefix, process.execPath, ...nodeArgs, join(ctx.repoRoot, script), ...args];

@@ -18,4 +18,4 @@ export {
   type XdsEchoClient,
   xdsClient,
 } from './mesh-client.js';
-export { DEFAULT_PORTS, type LocalPorts, startLocalPlane } from './runner.js';
+export { DEFAULT_PORTS, type LocalPorts, nodeOptions, startLocalPlane } from './runner.js';

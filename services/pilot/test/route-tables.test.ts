@@ -101,6 +101,22 @@ class Feed {
   }
 }
 
+/** Push contexts as Pilot makes them: config fed over MCP, one push memo turning over between pushes. */
+class Pushes {
+  readonly feed = new Feed();
+  readonly memo = new InternTable();
+  private last?: PushContext;
+
+  /** The push context after `objects` are published, built from the last one as Pilot's next push is. */
+  push(objects: readonly KubeObject[]): PushContext {
+    const req = this.feed.publish(objects);
+    if (this.last) this.memo.rotate();
+    const opts = { memo: this.memo, prevFresh: true };
+    this.last = nextPushContext(this.last, this.feed.store.snapshot(), req, opts).push;
+    return this.last;
+  }
+}
+
 const proxyOf = (app: string) => (push: PushContext) => {
   const pod = push.configs('Pod').find((p) => p.name.startsWith(app))!;
   const parsed = parseNode(sidecarNode(pod), push);
@@ -204,17 +220,12 @@ const STEPS: Step[] = [
 describe('route tables by difference', () => {
   for (const step of STEPS) {
     it(step.name, () => {
-      const feed = new Feed();
-      const memo = new InternTable();
-      const base = feed.publish(BASE);
-      const first = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
-      memo.rotate();
-      const before = scopeRoutes(first.push);
-      const oldHosts = table9080(first.push);
-      const req = feed.publish(step.objects);
-      memo.rotate();
-      const next = nextPushContext(first.push, feed.store.snapshot(), req, { memo, prevFresh: true });
-      const after = scopeRoutes(next.push);
+      const pushes = new Pushes();
+      const first = pushes.push(BASE);
+      const before = scopeRoutes(first);
+      const oldHosts = table9080(first);
+      const next = pushes.push(step.objects);
+      const after = scopeRoutes(next);
       // A Pilot building the new config from nothing (new store, no memo, nothing kept).
       const fresh = new Feed();
       fresh.publish(step.objects);
@@ -222,7 +233,7 @@ describe('route tables by difference', () => {
       assert.deepEqual(after.routes.map(bytes), scratch.routes.map(bytes), 'RouteConfiguration bytes');
       assert.deepEqual(after.rejected, scratch.rejected, 'rejections reported');
       assert.ok(before.routes.length > 0);
-      const hosts = table9080(next.push);
+      const hosts = table9080(next);
       const taken =
         hosts === oldHosts ? 'kept' : derivedHosts.get(hosts) === oldHosts ? 'patched' : 'rebuilt';
       assert.equal(taken, step.table);
@@ -232,37 +243,27 @@ describe('route tables by difference', () => {
   it("another proxy of the scope patches the table the last push's proxy built", () => {
     // Which proxy builds a scope changes (a prewarmed scope's pod, then the first connected proxy; a proxy
     // leaves): tables are found by what routes read of its labels (sourceLabels), not by its labels.
-    const feed = new Feed();
-    const memo = new InternTable();
-    const base = feed.publish(BASE);
-    const first = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
-    const oldHosts = table9080(first.push, productpage);
-    const req = feed.publish([...without(BASE, 'VirtualService', 'reviews'), ...REVIEWS_50_V3]);
-    memo.rotate();
-    const next = nextPushContext(first.push, feed.store.snapshot(), req, { memo, prevFresh: true });
-    const hosts = table9080(next.push, proxyOf('ratings'));
+    const pushes = new Pushes();
+    const oldHosts = table9080(pushes.push(BASE), productpage);
+    const next = pushes.push([...without(BASE, 'VirtualService', 'reviews'), ...REVIEWS_50_V3]);
+    const hosts = table9080(next, proxyOf('ratings'));
     assert.equal(derivedHosts.get(hosts), oldHosts, 'patched from the table productpage built');
-    assert.deepEqual(hosts, table9080(next.push, productpage));
+    assert.deepEqual(hosts, table9080(next, productpage));
   });
 
   it('a table patched push after push does not keep the earlier tables alive', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const feed = new Feed();
-    const memo = new InternTable();
-    const base = feed.publish(BASE);
-    let ctx = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
-    scopeRoutes(ctx.push);
-    const first = new WeakRef(table9080(ctx.push));
+    const pushes = new Pushes();
+    const base = pushes.push(BASE);
+    scopeRoutes(base);
+    const first = new WeakRef(table9080(base));
     for (let i = 1; i <= 4; i++) {
       const objects = [
         ...without(BASE, 'VirtualService', 'reviews'),
         vs('reviews', ['reviews'], 'ratings.default.svc.cluster.local', `${i}s`),
       ];
-      const req = feed.publish(objects);
-      memo.rotate();
-      ctx = nextPushContext(ctx.push, feed.store.snapshot(), req, { memo, prevFresh: true });
-      scopeRoutes(ctx.push);
+      scopeRoutes(pushes.push(objects));
     }
     await new Promise((resolve) => setImmediate(resolve));
     gc();
@@ -323,31 +324,27 @@ describe('outbound listeners on a routes-only push', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const feed = new Feed();
-      const memo = new InternTable();
-      const base = feed.publish(L4_BASE);
-      const first = nextPushContext(undefined, feed.store.snapshot(), base, { memo, prevFresh: true });
+      const pushes = new Pushes();
+      const first = pushes.push(L4_BASE);
       const newStats = (): GenerateStats => ({
         listeners: newListenerStats(),
         envoyFilters: newEnvoyFilterStats(),
         rejected: [],
       });
-      const before = generateScopeResources(first.push, productpage(first.push), newStats());
+      const before = generateScopeResources(first, productpage(first), newStats());
       assert.ok(
         before.listeners.some((l) => l.name === '240.0.0.1_27017'),
         'the TCP ServiceEntry has its listener',
       );
-      const req = feed.publish(c.objects);
-      memo.rotate();
-      const next = nextPushContext(first.push, feed.store.snapshot(), req, { memo, prevFresh: true });
+      const next = pushes.push(c.objects);
       const stats = newStats();
-      const after = generateScopeResources(next.push, productpage(next.push), stats, before);
+      const after = generateScopeResources(next, productpage(next), stats, before);
       const fresh = new Feed();
       fresh.publish(c.objects);
       const scratchStats = newStats();
       const scratch = generateScopeResources(
         buildPushContext(fresh.store.snapshot()),
-        productpage(next.push),
+        productpage(next),
         scratchStats,
       );
       assert.deepEqual(listenerBytes(after.listeners), listenerBytes(scratch.listeners), 'listener bytes');
