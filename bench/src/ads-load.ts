@@ -1,7 +1,7 @@
 import { jsonToStruct, lookupType, TypeUrl } from '@keel/proto';
-import { type Chunks, type RawCall, RawChannel } from './grpc-raw.js';
+import { type RawCall, RawChannel } from './grpc-raw.js';
 import { nowMs } from './stats.js';
-import { type DecodedResponse, edsNamesOf, rdsNamesOf, readResponse, unwrapAny } from './xds-names.js';
+import { type DecodedResponse, edsNamesOf, ResponseReader, rdsNamesOf, unwrapAny } from './xds-names.js';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const TYPES = [
@@ -137,7 +137,10 @@ export class AdsClient {
       st.nonce = '';
     }
     this.call = this.channel.call(ADS_PATH, {
-      onMessage: (m) => this.onData(m),
+      begin: (length) => {
+        this.bytes += length;
+        return this.reader.start(this.onResponse);
+      },
       onEnd: (error) => this.onEnd(error),
     });
     // A new stream asks again for what it held (versions kept, as Envoy does).
@@ -201,12 +204,12 @@ export class AdsClient {
 
   /** Bytes of every response received. */
   bytes = 0;
+  /** Reads each response as it streams in (one at a time per call). */
+  private readonly reader = new ResponseReader((typeUrl) => NAMED_TYPES.has(typeUrl));
 
-  private onData(message: Chunks): void {
+  private readonly onResponse = (msg: DecodedResponse): void => {
     const at = nowMs();
-    this.bytes += message.length;
     this.backoffMs = BACKOFF_BASE_MS;
-    const msg = readResponse(message, NAMED_TYPES.has.bind(NAMED_TYPES));
     const type = msg.type_url;
     const st = this.state.get(type);
     if (!st) return;
@@ -237,7 +240,7 @@ export class AdsClient {
       this.fullAt = at;
       this.observer.onFull(this, at);
     }
-  }
+  };
 
   /** CDS and LDS received; EDS and RDS received unless nothing calls for them. */
   holdsFullConfig(): boolean {
@@ -260,16 +263,6 @@ export interface AdsLoadOptions {
   nodes: readonly ProxyNode[];
   /** Client instances (each its own HTTP/2 connection) the streams are spread over. Default 8. */
   channels?: number;
-  /**
-   * Node's per-connection HTTP/2 memory cap, MB (node's default is 10, which a few large responses
-   * in flight exceed: streams then fail with ENHANCE_YOUR_CALM). Default: sized by `sessionMemoryFor`.
-   */
-  sessionMemoryMb?: number;
-}
-
-/** Session memory for `clients` streams over `channels` connections, each holding up to `perClientKb` at once. */
-export function sessionMemoryFor(clients: number, channels: number, perClientKb: number): number {
-  return Math.max(10, Math.ceil(((clients / Math.max(1, channels)) * perClientKb * 2) / 1024));
 }
 
 /** Stream health over the whole run. */
@@ -308,9 +301,7 @@ export class AdsLoad implements LoadObserver {
 
   constructor(private readonly options: AdsLoadOptions) {
     const n = Math.max(1, Math.min(options.channels ?? 8, options.nodes.length));
-    // 700 KB per client is the 1,000-service mesh's largest response (RDS); scale with the mesh via the option.
-    const memory = options.sessionMemoryMb ?? sessionMemoryFor(options.nodes.length, n, 700);
-    this.channels = Array.from({ length: n }, () => new RawChannel(options.address, undefined, memory));
+    this.channels = Array.from({ length: n }, () => new RawChannel(options.address));
     this.clients = options.nodes.map(
       (node, i) => new AdsClient(i, node, this.channels[i % n] as RawChannel, this),
     );

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { nodeOptions } from '@keel/local';
@@ -54,7 +54,10 @@ export async function startServer(
       resolve();
     }),
   );
+  // KEEL_BENCH_SERVER_LOG=<file>: every line the servers print, appended (for investigating a run).
+  const logFile = process.env.KEEL_BENCH_SERVER_LOG;
   const onLine = (line: string) => {
+    if (logFile) appendFileSync(logFile, `${script} ${line}\n`);
     lines.push(line);
     if (lines.length > 50) lines.shift();
     if (!line.startsWith('{') || waiters.size === 0) return;

@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { ChunkReader, type Chunks } from './grpc-raw.js';
+import type { MessageSink } from './grpc-raw.js';
 
 // Partial views of Envoy messages: only the fields that carry names, the rest is skipped on decode.
 // Field numbers from envoy/config/{cluster,listener}/v3 and http_connection_manager/v3.
@@ -49,53 +49,202 @@ export interface DecodedResponse {
   count: number;
   /** Their total encoded size. */
   resourceBytes: number;
-  /** The resources' Any bytes, only when asked for (see readResponse). */
+  /** The resources' Any bytes, only when asked for (see ResponseReader). */
   resources: Uint8Array[];
 }
 
+/** The leading bytes of a resource read to learn its Any's type URL (field 1, encoded first). */
+const HEAD = 256;
+const TYPE_URL_TAG = 0x0a;
+
 /**
- * Reads envoy.service.discovery.v3.DiscoveryResponse (fields 1, 2, 4, 5) from the chunks it arrived in.
- * Every resource is walked and counted; their bytes are collected only when `keep(type_url)` (the type
- * URL comes after the resources on the wire, so that is a second pass), never copied otherwise.
+ * Reads envoy.service.discovery.v3.DiscoveryResponse (fields 1, 2, 4, 5) as its bytes arrive, holding none
+ * of them: every resource is walked and counted, and its bytes are collected only when `keep(type URL)`,
+ * the type URL read from the first bytes of the resource's Any. The reader is reused for each message.
  */
-export function readResponse(message: Chunks, keep: (typeUrl: string) => boolean): DecodedResponse {
-  const out: DecodedResponse = {
-    version_info: '',
-    type_url: '',
-    nonce: '',
-    count: 0,
-    resourceBytes: 0,
-    resources: [],
-  };
-  const r = new ChunkReader(message);
-  while (!r.done) {
-    const tag = r.varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (wire !== 2) {
-      r.skipField(wire);
-      continue;
+export class ResponseReader implements MessageSink {
+  private out!: DecodedResponse;
+  /** Varint being read: value so far, its next shift, and what it is. */
+  private varint = 0;
+  private shift = 0;
+  private varintIs: 'tag' | 'length' | 'value' = 'tag';
+  private field = 0;
+  /** Bytes left in the current field value (or to skip); -1 between fields. */
+  private left = -1;
+  private skipping = false;
+  /** A string field or kept resource being copied (its full length allocated). */
+  private copy: Buffer | undefined;
+  private copied = 0;
+  /** A resource's first bytes, until its type URL is known. */
+  private readonly head = Buffer.allocUnsafe(HEAD);
+  private headHave = 0;
+  private headWant = 0;
+  /** The message has more bytes than its fields account for, or a field runs past its end. */
+  private broken: string | undefined;
+  private onResponse: ((r: DecodedResponse) => void) | undefined;
+
+  constructor(private readonly keep: (typeUrl: string) => boolean) {}
+
+  /** Starts a message; `done` gets it decoded at `end()`. */
+  start(done: (r: DecodedResponse) => void): this {
+    this.out = { version_info: '', type_url: '', nonce: '', count: 0, resourceBytes: 0, resources: [] };
+    this.varint = 0;
+    this.shift = 0;
+    this.varintIs = 'tag';
+    this.left = -1;
+    this.skipping = false;
+    this.copy = undefined;
+    this.headHave = 0;
+    this.headWant = 0;
+    this.broken = undefined;
+    this.onResponse = done;
+    return this;
+  }
+
+  push(bytes: Buffer): void {
+    let at = 0;
+    const n = bytes.length;
+    while (at < n) {
+      if (this.left < 0) {
+        // A varint: the tag, or a length-delimited field's length.
+        const b = bytes[at++]!;
+        this.varint += (b & 0x7f) * 2 ** this.shift;
+        this.shift += 7;
+        if (b >= 0x80) continue;
+        const value = this.varint;
+        this.varint = 0;
+        this.shift = 0;
+        const was = this.varintIs;
+        this.varintIs = 'tag';
+        if (was === 'tag') this.tag(value);
+        else if (was === 'length') this.beginValue(value);
+        continue;
+      }
+      const take = Math.min(this.left, n - at);
+      if (!this.skipping) {
+        if (this.headWant > 0) {
+          const h = Math.min(take, this.headWant - this.headHave);
+          bytes.copy(this.head, this.headHave, at, at + h);
+          this.headHave += h;
+          at += h;
+          this.left -= h;
+          if (this.headHave === this.headWant) this.decideResource();
+          if (this.left === 0) this.valueDone();
+          continue;
+        }
+        bytes.copy(this.copy!, this.copied, at, at + take);
+        this.copied += take;
+      }
+      at += take;
+      this.left -= take;
+      if (this.left === 0) this.valueDone();
     }
-    const length = r.varint();
-    if (field === 2) {
-      out.count += 1;
-      out.resourceBytes += length;
-      r.skip(length);
-    } else if (field === 1 || field === 4 || field === 5) {
-      const text = r.bytes(length).toString('utf8');
-      if (field === 1) out.version_info = text;
-      else if (field === 4) out.type_url = text;
-      else out.nonce = text;
-    } else r.skip(length);
   }
-  if (out.count === 0 || !keep(out.type_url)) return out;
-  const again = new ChunkReader(message);
-  while (!again.done) {
-    const tag = again.varint();
-    if (tag === 0x12) out.resources.push(again.bytes(again.varint()));
-    else again.skipField(tag & 7);
+
+  end(): void {
+    const done = this.onResponse;
+    this.onResponse = undefined;
+    if (this.left > 0 || this.shift > 0 || this.varintIs !== 'tag')
+      this.broken ??= 'message ends inside a field';
+    if (this.broken) throw new Error(`DiscoveryResponse: ${this.broken}`);
+    done?.(this.out);
   }
-  return out;
+
+  private tag(tag: number): void {
+    this.field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire === 2) this.varintIs = 'length';
+    else if (wire === 0)
+      this.varintIs = 'value'; // read and dropped (field 3 `canary`, unknown varints)
+    else if (wire === 1 || wire === 5) this.beginSkip(wire === 1 ? 8 : 4);
+    else this.broken ??= `wire type ${wire} of field ${this.field}`;
+  }
+
+  private beginValue(length: number): void {
+    if (this.field === 2) {
+      this.out.count += 1;
+      this.out.resourceBytes += length;
+      this.left = length;
+      this.skipping = false;
+      this.headHave = 0;
+      this.headWant = Math.min(HEAD, length);
+      if (length === 0) this.valueDone();
+      return;
+    }
+    if (this.field === 1 || this.field === 4 || this.field === 5) {
+      this.copy = Buffer.allocUnsafe(length);
+      this.copied = 0;
+      this.left = length;
+      this.skipping = false;
+      if (length === 0) this.valueDone();
+      return;
+    }
+    this.beginSkip(length);
+  }
+
+  private beginSkip(length: number): void {
+    this.left = length;
+    this.skipping = true;
+    if (length === 0) this.valueDone();
+  }
+
+  /** The resource's head is in: keep its bytes (copy the head, then the rest) or skip the rest. */
+  private decideResource(): void {
+    const total = this.headWant + this.left;
+    const typeUrl = anyTypeUrl(this.head.subarray(0, this.headHave));
+    this.headWant = 0;
+    if (typeUrl !== undefined && this.keep(typeUrl)) {
+      this.copy = Buffer.allocUnsafe(total);
+      this.head.copy(this.copy, 0, 0, this.headHave);
+      this.copied = this.headHave;
+      this.skipping = false;
+    } else {
+      this.copy = undefined;
+      this.skipping = true;
+    }
+  }
+
+  private valueDone(): void {
+    this.left = -1;
+    const wasSkipping = this.skipping;
+    this.skipping = false;
+    if (this.field === 2) {
+      if (this.headWant > 0) this.decideResource();
+      if (this.copy) this.out.resources.push(this.copy);
+    } else if (!wasSkipping && this.copy) {
+      const text = this.copy.toString('utf8');
+      if (this.field === 1) this.out.version_info = text;
+      else if (this.field === 4) this.out.type_url = text;
+      else if (this.field === 5) this.out.nonce = text;
+    }
+    this.copy = undefined;
+  }
+}
+
+/** The type URL of an encoded Any from its first bytes (field 1 comes first), if they hold it. */
+function anyTypeUrl(head: Buffer): string | undefined {
+  if (head.length < 2 || head[0] !== TYPE_URL_TAG) return undefined;
+  let length = 0;
+  let shift = 0;
+  let at = 1;
+  for (;;) {
+    if (at >= head.length) return undefined;
+    const b = head[at++]!;
+    length += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (b < 0x80) break;
+  }
+  if (at + length > head.length) return undefined;
+  return head.toString('utf8', at, at + length);
+}
+
+/** Decodes one whole message (tests and one-off reads): the reader fed `bytes` in one piece. */
+export function readResponse(bytes: Buffer, keep: (typeUrl: string) => boolean): DecodedResponse {
+  let got: DecodedResponse | undefined;
+  const reader = new ResponseReader(keep).start((r) => (got = r));
+  reader.push(bytes);
+  reader.end();
+  return got!;
 }
 
 /** The message bytes inside an encoded Any. */
