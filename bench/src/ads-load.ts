@@ -1,7 +1,13 @@
 import { jsonToStruct, lookupType, TypeUrl } from '@keel/proto';
 import { type RawCall, RawChannel } from './grpc-raw.js';
 import { nowMs } from './stats.js';
-import { type DecodedResponse, edsNamesOf, ResponseReader, rdsNamesOf, unwrapAny } from './xds-names.js';
+import {
+  type DecodedResponse,
+  edsNameOfCluster,
+  ResponseReader,
+  rdsNamesOf,
+  unwrapAny,
+} from './xds-names.js';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const TYPES = [
@@ -36,24 +42,31 @@ const sameNames = (a: readonly string[], b: readonly string[]) =>
 
 /**
  * Names derived from a response. One process simulates every proxy, so derivation is shared where the bytes
- * are: by response (type, version, count, bytes), then by resource (the Any's bytes; a proxy's own CDS still
- * shares its outbound clusters with its scope). Names keep the order of the resources (the server's order
- * is stable); equal name lists are one array, so their request encoding is shared too. Every byte is still received and the response decoded; only repeated derivations are skipped.
+ * are: by response (type, version, count, bytes), then, for Listeners, by resource (the Any's bytes). A
+ * Cluster is walked in place (`edsNameOfCluster`): cheaper than making its bytes a cache key. Names keep the
+ * order of the resources (the server's order is stable); equal name lists are one array, so their request
+ * encoding is shared too. Every byte is still received and the response decoded; only repeated derivations
+ * are skipped.
  */
 const derivedNames = new Map<string, string[]>();
 const byResource = new Map<string, readonly string[]>();
 const nameLists = new Map<string, string[]>();
-function namesFrom(msg: DecodedResponse, derive: (values: Uint8Array[]) => string[]): string[] {
+function namesFrom(msg: DecodedResponse): string[] {
   const resources = msg.resources;
   const key = `${msg.type_url}|${msg.version_info}|${msg.count}|${msg.resourceBytes}`;
   let names = derivedNames.get(key);
   if (!names) {
     const all = new Set<string>();
     for (const r of resources) {
+      if (msg.type_url === TypeUrl.Cluster) {
+        const name = edsNameOfCluster(r);
+        if (name !== undefined) all.add(name);
+        continue;
+      }
       const content = Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('latin1');
       let own = byResource.get(content);
       if (!own) {
-        own = derive([unwrapAny(r)]);
+        own = rdsNamesOf([unwrapAny(r)]);
         byResource.set(content, own);
       }
       for (const n of own) all.add(n);
@@ -218,7 +231,7 @@ export class AdsClient {
     st.responses += 1;
     st.resources = msg.count;
     if (type === TypeUrl.Cluster) {
-      const eds = namesFrom(msg, edsNamesOf);
+      const eds = namesFrom(msg);
       this.request(TypeUrl.Cluster, []);
       this.wantEds = eds;
       const edsState = this.type(TypeUrl.ClusterLoadAssignment);
@@ -226,7 +239,7 @@ export class AdsClient {
         this.request(TypeUrl.ClusterLoadAssignment, eds);
       if (!this.type(TypeUrl.Listener).requested) this.request(TypeUrl.Listener, []);
     } else if (type === TypeUrl.Listener) {
-      const rds = namesFrom(msg, rdsNamesOf);
+      const rds = namesFrom(msg);
       this.request(TypeUrl.Listener, []);
       this.wantRds = rds;
       const rdsState = this.type(TypeUrl.RouteConfiguration);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { lookupType, TypeUrl } from '@keel/proto';
 import { RawChannel, type RawStreamHandlers } from '../src/grpc-raw.js';
-import { type DecodedResponse, ResponseReader, readResponse } from '../src/xds-names.js';
+import { type DecodedResponse, edsNameOfCluster, ResponseReader, readResponse } from '../src/xds-names.js';
 
 const Response = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 
@@ -25,7 +25,10 @@ function encoded(typeUrl: string, values: Buffer[]): Buffer {
 
 function readInPieces(bytes: Buffer, size: number, keep: (t: string) => boolean): DecodedResponse {
   let got: DecodedResponse | undefined;
-  const reader = new ResponseReader(keep).start((r) => (got = r));
+  // Resources are views of buffers reused after the callback: copied here.
+  const reader = new ResponseReader(keep).start((r) => {
+    got = { ...r, resources: r.resources.map((b) => Buffer.from(b)) };
+  });
   // Each piece is copied into a reused buffer and overwritten after the call, as the socket's reads are.
   const scratch = Buffer.alloc(size);
   for (let at = 0; at < bytes.length; at += size) {
@@ -74,6 +77,66 @@ test('ResponseReader: fields and kept resources are the same however the message
   assert.deepEqual(skipped.resources, [], 'bodies of other types are walked, not collected');
   const one = readResponse(bytes, () => true);
   assert.equal(one.resources.length, 4);
+});
+
+test('ResponseReader: resources past a slab and larger than one keep their bytes', () => {
+  const values = [Buffer.alloc(600 * 1024, 3), Buffer.alloc(600 * 1024, 4), Buffer.alloc(1200 * 1024, 5)];
+  for (let round = 0; round < 2; round++) {
+    const got = readInPieces(encoded(TypeUrl.Listener, values), 64 * 1024, () => true);
+    assert.equal(got.resources.length, 3);
+    got.resources.forEach((r, i) => {
+      const value = lookupType('google.protobuf.Any').decode(r) as unknown as { value: Uint8Array };
+      assert.ok(Buffer.from(value.value).equals(values[i]!), `resource ${i}, round ${round}`);
+    });
+  }
+});
+
+test('edsNameOfCluster: the EDS service name (or the name) of EDS clusters only, whatever else the Cluster holds', () => {
+  const Cluster = lookupType('envoy.config.cluster.v3.Cluster');
+  const Any = lookupType('google.protobuf.Any');
+  const any = (cluster: object) =>
+    Buffer.from(
+      Any.encode({
+        type_url: TypeUrl.Cluster,
+        value: Cluster.encode(Cluster.fromObject(cluster)).finish(),
+      }).finish(),
+    );
+  const rich = {
+    connect_timeout: { seconds: 1 },
+    lb_policy: 'LEAST_REQUEST',
+    circuit_breakers: { thresholds: [{ max_connections: { value: 100 } }] },
+    metadata: { filter_metadata: { istio: { fields: { config: { string_value: 'x' } } } } },
+    alt_stat_name: 'ünïcode',
+  };
+  const eds = { eds_config: { ads: {} } };
+  assert.equal(
+    edsNameOfCluster(
+      any({
+        name: 'outbound|80||a.default.svc.cluster.local',
+        type: 'EDS',
+        eds_cluster_config: { ...eds, service_name: 'outbound|80|v1|a' },
+        ...rich,
+      }),
+    ),
+    'outbound|80|v1|a',
+  );
+  assert.equal(
+    edsNameOfCluster(
+      any({ name: 'outbound|9080||ünï.ns.svc.cluster.local', type: 'EDS', eds_cluster_config: eds, ...rich }),
+    ),
+    'outbound|9080||ünï.ns.svc.cluster.local',
+    'no service name: the cluster name',
+  );
+  assert.equal(edsNameOfCluster(any({ name: 'inbound|80||', type: 'STATIC', ...rich })), undefined);
+  assert.equal(edsNameOfCluster(any({ name: 'BlackHoleCluster', type: 'STATIC' })), undefined);
+  assert.equal(
+    edsNameOfCluster(any({ name: 'PassthroughCluster', type: 'ORIGINAL_DST', ...rich })),
+    undefined,
+  );
+  assert.throws(
+    () => edsNameOfCluster(any({ name: 'x', type: 'EDS', ...rich }).subarray(0, 40)),
+    /past the end/,
+  );
 });
 
 test('ResponseReader: a message that ends inside a field is an error, not a response', () => {
