@@ -67,6 +67,11 @@ export interface XdsServer {
    * stream closed); at once when there is nothing in flight. What a push throttle waits on.
    */
   drained(key: string): Promise<void>;
+  /**
+   * A push is about to replace what the streams were sent: shared frames held for recency are let go, and
+   * their buffers reused once flushed (ReplyFrames.supersede).
+   */
+  supersede(): void;
   /** Closes every open stream (UNAVAILABLE) and cancels its watches. */
   close(): void;
 }
@@ -177,6 +182,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     framesEncoded: () => ctx.frames.encoded(),
     framesPooled: () => ctx.frames.pool.reused,
     nameSetsHeld: () => ctx.names.size,
+    supersede: () => ctx.frames.supersede(),
     drained(key) {
       const streams = byNode.get(key);
       if (!streams) return Promise.resolve();

@@ -112,6 +112,41 @@ test('ReplyFrames: a shared pooled frame is let go once it stops being recent, w
   assert.equal(pool.reused, 1);
 });
 
+test('ReplyFrames: supersede lets go of recent shared frames at once; their chunks come back once flushed', () => {
+  const answers = new Answers();
+  const clock = 0;
+  const pool = new FramePool();
+  // Held by recency for a long time: only supersede lets go of them before it runs out.
+  const frames = new ReplyFrames(64 * 1024 * 1024, 60_000, () => clock, pool);
+  const reply = (v: string) =>
+    answers.reply(TypeUrl.Cluster, v, [
+      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
+    ]);
+  const scope = reply('a');
+  const own = reply('b');
+  const a = frames.framed(scope);
+  frames.framed(scope);
+  const mine = frames.framed(own);
+  frames.writing(a);
+  frames.supersede();
+  assert.ok(a.released && a.chunk, 'let go, but its chunk is still held by the write in flight');
+  assert.equal(mine.released, false, "one stream's frame is not a push's reply: kept as before");
+  assert.equal(frames.bytesRetained(), mine.bytes.length);
+  const next = reply('c');
+  const c = frames.framed(next);
+  assert.notEqual(c.chunk, a.chunk, 'not reused while in flight');
+  frames.framed(next);
+  frames.written(a);
+  assert.equal(a.chunk, undefined, 'given back once flushed');
+  frames.supersede();
+  const d = frames.framed(reply('d'));
+  assert.equal(pool.reused, 1, "the next push's frame takes a chunk let go by supersede");
+  assert.ok([a, c].every((f) => f.chunk === undefined) && d.chunk !== undefined);
+  const again = frames.framed(scope);
+  assert.notEqual(again, a, 'a reply sent again after supersede is framed again');
+  assert.equal(Buffer.from(again.bytes).equals(Buffer.from(frames.framed(scope).bytes)), true);
+});
+
 const Response = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 const Request = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
 const Cluster = lookupType('envoy.config.cluster.v3.Cluster');

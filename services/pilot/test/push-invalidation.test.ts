@@ -383,4 +383,20 @@ describe('push throttle (PILOT_PUSH_THROTTLE)', () => {
     assert.equal(status.proxies, NODES.length);
     assert.equal(set().length, NODES.length);
   });
+
+  it('tells the server each push supersedes the last before it sets any snapshot', async () => {
+    const cache = new SnapshotCache();
+    const seen: number[] = [];
+    const p = new ProxyPusher({
+      cache,
+      logger: silentLogger,
+      metrics: pilotMetrics(newRegistry('pilot', 'test'), 'test'),
+      throttle: 100,
+      superseding: () => seen.push(NODES.filter((n) => cache.getSnapshot(n.id) !== undefined).length),
+    });
+    for (const n of NODES) p.connect(n);
+    await p.push(pushOf(BASE, 1).push, full([]));
+    await p.push(pushOf(apply(BASE, [reviewsEndpoints()]), 2).push, full([]));
+    assert.deepEqual(seen, [0, NODES.length], 'once per push, before its first snapshot is set');
+  });
 });

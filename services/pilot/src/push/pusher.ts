@@ -103,6 +103,8 @@ export interface ProxyPusherOptions {
   throttle: number;
   /** Resolves once a node's responses written so far have flushed (XdsServer.drained). */
   drained?: (nodeId: string) => Promise<void>;
+  /** Called as a push starts, before its builds: the server may reuse what the last push's replies hold. */
+  superseding?: () => void;
   /** Called when a build's repaired/left-out parts (Envoy-rules check) differ from the last build of its key. */
   onRejected?: (key: string, rejected: readonly EnvoyRuleRejection[]) => void;
   /** Called with what a full build served a proxyless client in a weaker form (model/client.ts). */
@@ -261,6 +263,7 @@ export class ProxyPusher {
     if (!req.full) target.eds = { builds: previous.builds, scopes: previous.scopes, hosts: req.edsHosts };
     this.current = push;
     this.target = target;
+    this.opts.superseding?.();
     if (req.full && this.cold) {
       this.cold = false;
       await this.prewarm(push, target);

@@ -116,6 +116,7 @@ export function createPilot(options: PilotOptions): Pilot {
     metrics,
     throttle: options.pushThrottle ?? 100,
     drained: (nodeId) => xds.drained(nodeId),
+    superseding: () => xds.supersede(),
     onRejected: (key, rejected) => reportRejected(key, rejected),
     onDegraded: (list) => degradations.observe(list),
   });
