@@ -46,22 +46,29 @@ const pushOf = (objects: readonly KubeObject[], seq: number) =>
 
 const full: PushRequest = { full: true, kinds: new Set(), edsHosts: new Set(), start: Date.now() };
 
-function pusher(): { p: ProxyPusher; cache: SnapshotCache } {
-  const cache = new SnapshotCache();
-  const metrics = pilotMetrics(newRegistry('pilot', 'test'), 'test');
-  return { p: new ProxyPusher({ cache, logger: silentLogger, metrics, throttle: 100 }), cache };
+/** A cache that tells a waiting test when a node's snapshot is set (new connections are built on a later turn). */
+class WatchedCache extends SnapshotCache {
+  private readonly waiting = new Map<string, (s: Snapshot) => void>();
+
+  override setSnapshot(nodeId: string, snapshot: Snapshot): void {
+    super.setSnapshot(nodeId, snapshot);
+    const wake = this.waiting.get(nodeId);
+    this.waiting.delete(nodeId);
+    wake?.(snapshot);
+  }
+
+  /** Resolves with `id`'s snapshot once one is set (at once when there is one). */
+  whenSet(id: string): Promise<Snapshot> {
+    const now = this.getSnapshot(id);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
 }
 
-/** Resolves once `cache` holds a snapshot for `id` (new connections are built on a later turn). */
-function snapshotSet(cache: SnapshotCache, id: string): Promise<Snapshot> {
-  return new Promise((resolve) => {
-    const look = () => {
-      const s = cache.getSnapshot(id);
-      if (s) resolve(s);
-      else setImmediate(look);
-    };
-    look();
-  });
+function pusher(): { p: ProxyPusher; cache: WatchedCache } {
+  const cache = new WatchedCache();
+  const metrics = pilotMetrics(newRegistry('pilot', 'test'), 'test');
+  return { p: new ProxyPusher({ cache, logger: silentLogger, metrics, throttle: 100 }), cache };
 }
 
 const bytes = (s: Snapshot) =>
@@ -101,7 +108,7 @@ describe('scope prewarm on a cold start', () => {
     ) as unknown as NodeInfo;
     const prewarmed = new Map(p.scopes());
     p.connect(node);
-    const got = await snapshotSet(cache, node.id);
+    const got = await cache.whenSet(node.id);
     const entry = p.proxies.get(node.id)!;
     assert.ok(entry.key && prewarmed.has(entry.key), 'the sidecar has a prewarmed scope key');
     assert.equal(
