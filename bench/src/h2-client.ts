@@ -244,6 +244,7 @@ export class H2Connection {
 
   close(): void {
     this.closed = true;
+    this.flush(); // frames queued in this turn (a last RST_STREAM) go before the end
     this.socket.end();
   }
 
@@ -251,15 +252,18 @@ export class H2Connection {
     for (const b of buffers) this.out.push(b);
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      const out = this.out;
-      this.out = [];
-      if (this.socket.destroyed) return;
-      this.socket.cork();
-      for (const b of out) this.socket.write(b);
-      this.socket.uncork();
-    });
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Writes the queued frames in one go (corked: one writev). */
+  private flush(): void {
+    this.flushQueued = false;
+    const out = this.out;
+    this.out = [];
+    if (out.length === 0 || this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.cork();
+    for (const b of out) this.socket.write(b);
+    this.socket.uncork();
   }
 
   /** Sends queued request bytes in DATA frames within the peer's windows, streams taking turns. */

@@ -146,7 +146,7 @@ test('ResponseReader: a message that ends inside a field is an error, not a resp
   assert.throws(() => reader.end(), /ends inside a field/);
 });
 
-// A raw-bytes bidi service: each request message gets `reply(request)` back; `end(call)` may end the call.
+// A raw-bytes bidi service; each test's handler decides what the calls answer.
 const Echo = {
   Chat: {
     path: '/bench.test.Echo/Chat',

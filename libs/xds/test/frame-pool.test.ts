@@ -11,6 +11,12 @@ import { CallQueue, startXds, waitEvent } from './helpers.js';
 
 const KB = 1024;
 
+/** A reply of one 1.1 MB Cluster marked `v`: framed into a pooled chunk. */
+const bigReply = (answers: Answers, v: string) =>
+  answers.reply(TypeUrl.Cluster, v, [
+    makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
+  ]);
+
 test('FramePool: small frames are not pooled; a chunk comes back for the same or a slightly smaller size', () => {
   let clock = 0;
   const pool = new FramePool(4 * 1024 * KB, 1000, () => clock);
@@ -43,10 +49,7 @@ test('ReplyFrames: a released shared frame is reused only after its last write f
   const pool = new FramePool();
   // Nothing held: each frame is released as soon as it is framed.
   const frames = new ReplyFrames(0, 0, () => 0, pool);
-  const big = (v: string) =>
-    answers.reply(TypeUrl.Cluster, v, [
-      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
-    ]);
+  const big = (v: string) => bigReply(answers, v);
   // Two streams send each reply (a scope's): the frame is shared.
   const shared = (v: string) => {
     const r = big(v);
@@ -90,10 +93,7 @@ test('ReplyFrames: a shared pooled frame is let go once it stops being recent, w
   let clock = 0;
   const pool = new FramePool();
   const frames = new ReplyFrames(64 * 1024 * 1024, 1000, () => clock, pool);
-  const reply = (v: string) =>
-    answers.reply(TypeUrl.Cluster, v, [
-      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
-    ]);
+  const reply = (v: string) => bigReply(answers, v);
   const scope = reply('a');
   const own = reply('b');
   const a = frames.framed(scope);
@@ -118,10 +118,7 @@ test('ReplyFrames: supersede lets go of recent shared frames at once; their chun
   const pool = new FramePool();
   // Held by recency for a long time: only supersede lets go of them before it runs out.
   const frames = new ReplyFrames(64 * 1024 * 1024, 60_000, () => clock, pool);
-  const reply = (v: string) =>
-    answers.reply(TypeUrl.Cluster, v, [
-      makeResource(TypeUrl.Cluster, 'c', { name: 'c', alt_stat_name: v.repeat(1100 * KB) }),
-    ]);
+  const reply = (v: string) => bigReply(answers, v);
   const scope = reply('a');
   const own = reply('b');
   const a = frames.framed(scope);
