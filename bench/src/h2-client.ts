@@ -27,7 +27,6 @@ const END_HEADERS = 0x4;
 const PADDED = 0x8;
 const PRIORITY = 0x20;
 
-const SETTINGS_HEADER_TABLE_SIZE = 0x1;
 const SETTINGS_ENABLE_PUSH = 0x2;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
@@ -95,7 +94,7 @@ function hpackString(out: number[], text: string): void {
 const STATIC_NAME: Record<string, number> = { ':authority': 1, ':path': 4, 'content-type': 31 };
 
 /** A request header block: `:method: POST` and `:scheme: http` fully indexed, the rest literal without indexing. */
-export function encodeRequestHeaders(fields: ReadonlyArray<readonly [string, string]>): Buffer {
+function encodeRequestHeaders(fields: ReadonlyArray<readonly [string, string]>): Buffer {
   const out: number[] = [0x83, 0x86]; // :method POST (static 3), :scheme http (static 6)
   for (const [name, value] of fields) {
     const index = STATIC_NAME[name];
@@ -492,9 +491,7 @@ export class H2Connection {
         this.initialSendWindow = value;
         for (const s of this.streams.values()) s.sendWindow += delta;
       } else if (id === SETTINGS_MAX_FRAME_SIZE) this.maxSendFrame = value;
-      else if (id === SETTINGS_HEADER_TABLE_SIZE) {
-        // Our encoder never uses the dynamic table, so any size suits it.
-      }
+      // HEADER_TABLE_SIZE needs nothing: our encoder never uses the dynamic table.
     }
     this.send(...frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
     this.pump();
